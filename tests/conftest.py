@@ -27,3 +27,84 @@ SAMPLE_CAT = ROOT / "resources" / "samples" / "cat.png"
 @pytest.fixture(scope="session")
 def cat_path() -> Path:
     return SAMPLE_CAT
+
+
+@pytest.fixture(scope="session")
+def vgg_checkpoint(tmp_path_factory):
+    """A seeded random 2-class VGG16 saved the way the cat/dog training code saves it.
+
+    torchvision key names, a plain state_dict, ``cls_classes.txt`` = ``cat\\r\\ndog``
+    beside it. Written once per session (it is 537 MB).
+    """
+    import torch
+    from torchvision.models import vgg16
+
+    folder = tmp_path_factory.mktemp("ckpt")
+    torch.manual_seed(1234)
+    model = vgg16(num_classes=2)
+    path = folder / "catdog_vgg16.pth"
+    torch.save(model.state_dict(), path)
+    (folder / "cls_classes.txt").write_bytes(b"cat\r\ndog\r\n")
+    yield path
+    path.unlink(missing_ok=True)  # pytest keeps recent temp folders; do not leave 537 MB behind
+
+
+@pytest.fixture(scope="session")
+def reference_forward(vgg_checkpoint):
+    """An independent computation: a plain torchvision VGG16 with the checkpoint's weights,
+    applied module by module in contiguous memory, each output cloned. Returns a function
+    of a [3,224,224] input tensor → {qualified name: numpy array without batch dim}."""
+    import torch
+    from torchvision.models import vgg16
+
+    model = vgg16(num_classes=2)
+    model.load_state_dict(torch.load(vgg_checkpoint, weights_only=True))
+    model.eval()
+
+    def run(x):
+        outs = {}
+        with torch.no_grad():
+            h = x.unsqueeze(0)
+            for i, m in enumerate(model.features):
+                h = m(h)
+                outs[f"features.{i}"] = h[0].clone().numpy()
+            h = model.avgpool(h)
+            outs["avgpool"] = h[0].clone().numpy()
+            h = torch.flatten(h, 1)
+            for i, m in enumerate(model.classifier):
+                h = m(h)
+                outs[f"classifier.{i}"] = h[0].clone().numpy()
+        return outs
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def file_bundle(vgg_checkpoint):
+    """The engine's model loaded from the seeded checkpoint (once per session)."""
+    from inference.model import WeightsRequest, load_model
+
+    return load_model(WeightsRequest(weights=str(vgg_checkpoint), device="cpu"))
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """Serve a folder over HTTP on 127.0.0.1 (never the internet); yields (folder, base_url)."""
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

@@ -1,0 +1,158 @@
+"""Build VGG16 and resolve its weights: a checkpoint, torchvision's cache, a download, or untrained.
+
+The order is the one a user expects: an explicit ``--weights FILE`` wins; else
+torchvision's ImageNet weights if already in torch.hub's cache; else download
+them (unless offline); else an untrained model from a fixed seed, flagged
+``pretrained=False`` everywhere it is reported.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torchvision.models import vgg16
+
+from . import checkpoint, download
+from .aliases import ALIASES_BY_ARCH
+from .classes import default_class_names
+from .errors import Cancelled, DownloadError, WeightsError
+
+ARCH = "vgg16"
+UNTRAINED_SEED = 0
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class WeightsRequest:
+    """An immutable description of which weights the user asked for."""
+
+    weights: str | None = None          # an explicit checkpoint file
+    classes: str | None = None          # class names for it (else cls_classes.txt beside it)
+    offline: bool = False               # forbid any download
+    url: str = download.IMAGENET_URL    # where ImageNet weights come from (tests point it at 127.0.0.1)
+    device: str = "auto"
+    untrained: bool = False             # the user chose "Use untrained" explicitly
+
+    @property
+    def download_allowed(self) -> bool:
+        return not self.offline and os.environ.get("CONVSCOPE_OFFLINE", "") not in ("1", "true", "yes")
+
+
+@dataclass
+class ModelBundle:
+    """A ready model and everything the views report about it."""
+
+    model: nn.Module
+    arch: str
+    source: str                     # "file" | "imagenet" | "untrained"
+    path: str | None
+    pretrained: bool
+    class_names: list[str]
+    device: torch.device
+    notice: str | None = None       # e.g. why a download fell back to untrained
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def imagenet_head(self) -> bool:
+        """True when the outputs are ImageNet's 1000 classes from trained weights."""
+        return self.pretrained and self.num_classes == 1000
+
+    def weights_text(self) -> str:
+        if self.source == "file":
+            return f"file: {Path(self.path).name} ({self.num_classes} classes)"
+        if self.source == "imagenet":
+            return "ImageNet (torchvision)"
+        return f"untrained (random, seed {UNTRAINED_SEED})"
+
+    def report(self) -> dict:
+        return {"source": self.source, "path": self.path, "pretrained": self.pretrained}
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise WeightsError("--device cuda: no CUDA device is available on this machine")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def expected_shapes(num_classes: int = 1000) -> dict[str, tuple[int, ...]]:
+    """The state_dict shapes of VGG16 with ``num_classes`` outputs, without allocating weights."""
+    with torch.device("meta"):
+        model = vgg16(num_classes=num_classes)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def model_from_state(state: dict[str, torch.Tensor], path: str) -> nn.Module:
+    """A VGG16 holding ``state`` (checked first, so a wrong file gives one clear line)."""
+    num_classes = checkpoint.num_classes_of(state, path)
+    checkpoint.check_state_dict(state, expected_shapes(num_classes), path, ARCH)
+    with torch.device("meta"):
+        model = vgg16(num_classes=num_classes)
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
+    return model
+
+
+def untrained_model(num_classes: int = 1000) -> nn.Module:
+    """VGG16 with PyTorch's default init from a fixed seed, so runs are reproducible."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(UNTRAINED_SEED)
+        return vgg16(num_classes=num_classes)
+
+
+def prepare(model: nn.Module, device: torch.device) -> nn.Module:
+    """Eval mode, on the device; channels_last on CPU is markedly faster for VGG's convs."""
+    model = model.eval().to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def load_model(request: WeightsRequest = WeightsRequest(), *,
+               progress: Callable[[int, int | None], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> ModelBundle:
+    """Resolve the weights as the module docstring says and return a ready model.
+
+    Raises WeightsError for a bad explicit checkpoint; a failed or cancelled
+    download falls back to the untrained model with a ``notice``.
+    """
+    device = pick_device(request.device)
+    aliases = ALIASES_BY_ARCH[ARCH]
+    if request.weights:
+        state = checkpoint.read_state_dict(request.weights)
+        model = model_from_state(state, request.weights)
+        names = checkpoint.find_class_names(request.weights, request.classes)
+        n = checkpoint.num_classes_of(state, request.weights)
+        if names is not None and len(names) != n:
+            raise WeightsError(f"class names file has {len(names)} names but '{Path(request.weights).name}' has {n} classes")
+        return ModelBundle(prepare(model, device), ARCH, "file", str(request.weights), True,
+                           names or default_class_names(n), device, aliases=aliases)
+
+    notice = None
+    if not request.untrained:
+        cached = download.cached_path(request.url)
+        if not cached.is_file() and request.download_allowed:
+            try:
+                download.download_weights(request.url, cached, progress=progress, cancel=cancel)
+            except Cancelled:
+                notice = "ImageNet weights download cancelled; using the untrained model"
+            except DownloadError as err:
+                notice = f"{err}; using the untrained model"
+        elif not cached.is_file():
+            notice = "offline and no cached ImageNet weights; using the untrained model"
+        if cached.is_file():
+            state = checkpoint.read_state_dict(cached)
+            return ModelBundle(prepare(model_from_state(state, str(cached)), device), ARCH, "imagenet",
+                               str(cached), True, default_class_names(1000), device, aliases=aliases)
+    return ModelBundle(prepare(untrained_model(), device), ARCH, "untrained", None, False,
+                       default_class_names(1000), device, notice=notice, aliases=aliases)

@@ -1,0 +1,85 @@
+"""Turn a photo into the network's input tensor, and remember where that input sits on the photo.
+
+Three modes: torchvision's own ImageNet transforms (default), and the two
+conventions of the widely used cat/dog training code (``legacy``: short side 224
+then centre-crop, ``letterbox``: aspect-preserving onto a grey canvas; both
+scale to x/127.5−1). Every mode also returns the 224×224 picture the network
+sees and the rectangle of the photo it covers, so views can overlay feature
+maps on the right pixels.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.models import VGG16_Weights
+from torchvision.transforms import functional as TF
+
+PREPROCESS_MODES = ("imagenet", "legacy", "letterbox")
+INPUT_SIZE = 224
+LETTERBOX_FILL = 128
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The network input and how it maps back onto the photo."""
+
+    tensor: torch.Tensor        # float32 [3, 224, 224], normalised for the model
+    view_rgb: np.ndarray        # uint8 [224, 224, 3]: what the network sees, before normalisation
+    rect: tuple[float, float, float, float]  # (x, y, w, h) of the input square in photo pixels
+    mode: str
+
+
+def _imagenet(img: Image.Image) -> Prepared:
+    transform = VGG16_Weights.IMAGENET1K_V1.transforms()
+    tensor = transform(img)
+    mean = torch.tensor(transform.mean).view(3, 1, 1)
+    std = torch.tensor(transform.std).view(3, 1, 1)
+    view = ((tensor * std + mean) * 255).round().clamp(0, 255).to(torch.uint8)
+    resize = transform.resize_size[0]
+    return Prepared(tensor, _hwc(view), _center_rect(img.size, resize, transform.crop_size[0]), "imagenet")
+
+
+def _legacy(img: Image.Image) -> Prepared:
+    resized = TF.center_crop(TF.resize(img, INPUT_SIZE, antialias=True), INPUT_SIZE)
+    view = TF.pil_to_tensor(resized)
+    return Prepared(view.float() / 127.5 - 1.0, _hwc(view), _center_rect(img.size, INPUT_SIZE, INPUT_SIZE), "legacy")
+
+
+def _letterbox(img: Image.Image) -> Prepared:
+    w, h = img.size
+    scale = INPUT_SIZE / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    canvas = Image.new("RGB", (INPUT_SIZE, INPUT_SIZE), (LETTERBOX_FILL,) * 3)
+    ox, oy = (INPUT_SIZE - nw) // 2, (INPUT_SIZE - nh) // 2
+    canvas.paste(img.resize((nw, nh), Image.Resampling.BICUBIC), (ox, oy))
+    view = TF.pil_to_tensor(canvas)
+    rect = (-ox / scale, -oy / scale, INPUT_SIZE / scale, INPUT_SIZE / scale)
+    return Prepared(view.float() / 127.5 - 1.0, _hwc(view), rect, "letterbox")
+
+
+def _hwc(chw_uint8: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(chw_uint8.permute(1, 2, 0).numpy())
+
+
+def _center_rect(size: tuple[int, int], short: int, crop: int) -> tuple[float, float, float, float]:
+    """Where a resize-short-side-then-centre-crop lands on the photo, in photo pixels."""
+    w, h = size
+    scale = short / min(w, h)
+    # torchvision keeps the short side exact and truncates the long one.
+    rw, rh = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)
+    left = int(round((rw - crop) / 2.0))
+    top = int(round((rh - crop) / 2.0))
+    return (left / scale, top / scale, crop / scale, crop / scale)
+
+
+_MODES = {"imagenet": _imagenet, "legacy": _legacy, "letterbox": _letterbox}
+
+
+def preprocess(img: Image.Image, mode: str = "imagenet") -> Prepared:
+    """Prepare an RGB PIL image for the network in one of PREPROCESS_MODES."""
+    try:
+        fn = _MODES[mode]
+    except KeyError:
+        raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESS_MODES)}") from None
+    return fn(img.convert("RGB"))

@@ -1,0 +1,54 @@
+"""The machine-readable summary of one analysis (``convscope inspect --json``) and its text form."""
+from .analysis import Analysis, layer_specs
+from .model import ModelBundle
+
+
+def analysis_report(result: Analysis, bundle: ModelBundle) -> dict:
+    """The documented JSON shape; layers in forward order."""
+    demo = result.demo
+    layers = []
+    for spec in layer_specs(bundle):
+        out = result.layers.get(spec.name)
+        if out is None:
+            continue
+        layers.append({"name": spec.name, "alias": spec.alias, "type": spec.type, "shape": list(out.shape),
+                       "best_channel": out.best_channel, "best_mean": out.best_mean})
+    return {
+        "image": {"path": str(result.image.path), "width": result.image.width, "height": result.image.height},
+        "model": bundle.arch,
+        "weights": bundle.report(),
+        "predictions": result.predictions.top,
+        "cat_vs_dog": result.predictions.cat_vs_dog,
+        "layers": layers,
+        "demo_conv": {"seed": demo.spec.seed if demo.spec.preset == "random" else None,
+                      "preset": demo.spec.preset,
+                      "weight": demo.weight.tolist(), "bias": demo.bias.tolist(),
+                      "shape": list(demo.raw.shape)},
+    }
+
+
+def format_report(report: dict, bundle: ModelBundle) -> str:
+    """A readable summary for a terminal."""
+    img, w = report["image"], report["weights"]
+    lines = [f"image    {img['path']} ({img['width']}×{img['height']})",
+             f"model    {report['model']}, weights: {bundle.weights_text()}"]
+    if not w["pretrained"]:
+        lines.append("         (untrained: random weights, the predictions below are meaningless)")
+    lines.append("")
+    lines.append("prediction (softmax of the logits)")
+    for p in report["predictions"]:
+        lines.append(f"  {p['prob'] * 100:6.2f}%  logit {p['logit']:8.3f}  [{p['index']:4d}] {p['label']}")
+    if report["cat_vs_dog"]:
+        cd = report["cat_vs_dog"]
+        lines.append(f"  cat vs dog: cat {cd['cat'] * 100:.1f}%, dog {cd['dog'] * 100:.1f}%")
+    lines.append("")
+    lines.append(f"{'layer':<14}{'alias':<10}{'type':<18}{'output':<16}{'best channel (mean)'}")
+    for layer in report["layers"]:
+        shape = "×".join(map(str, layer["shape"]))
+        best = "" if layer["best_channel"] is None else f"{layer['best_channel']} ({layer['best_mean']:.3f})"
+        lines.append(f"{layer['name']:<14}{layer['alias'] or '':<10}{layer['type']:<18}{shape:<16}{best}")
+    demo = report["demo_conv"]
+    lines.append("")
+    seed = f", seed {demo['seed']}" if demo["seed"] is not None else ""
+    lines.append(f"demo conv  nn.Conv2d(3, 3, 3, 1, 1), preset {demo['preset']}{seed}, output {'×'.join(map(str, demo['shape']))}")
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""The write-up's nn.Conv2d(3,3,3,1,1): equals F.conv2d with the reported kernel; presets do what they say."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from inference.demo_conv import PRESETS, DemoConvSpec, make_conv, run_demo_conv
+
+
+@pytest.fixture(scope="module")
+def photo(cat_path):
+    from inference.images import load_image
+    return load_image(cat_path).rgb
+
+
+def reference(rgb, weight, bias):
+    x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
+    return F.conv2d(x, torch.from_numpy(weight), torch.from_numpy(bias), stride=1, padding=1)[0].numpy()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_equals_f_conv2d_with_reported_kernel(photo, preset):
+    r = run_demo_conv(photo, DemoConvSpec(preset=preset, seed=7))
+    assert r.raw.shape == (3, photo.shape[0], photo.shape[1]) and r.raw.dtype == np.float32
+    np.testing.assert_allclose(r.raw, reference(photo, r.weight, r.bias), rtol=1e-5, atol=1e-5)
+    # the picture is clip(out*255), not a wrapped astype
+    np.testing.assert_array_equal(r.rgb, np.clip(r.raw * 255, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+
+
+def test_random_kernel_is_pytorch_default_init_from_seed():
+    torch.manual_seed(42)
+    expected = torch.nn.Conv2d(3, 3, kernel_size=3, stride=1, padding=1)
+    conv = make_conv(DemoConvSpec(seed=42))
+    assert torch.equal(conv.weight, expected.weight) and torch.equal(conv.bias, expected.bias)
+    assert not torch.equal(make_conv(DemoConvSpec(seed=43)).weight, conv.weight)
+
+
+def test_output_clips_instead_of_wrapping():
+    bright = np.full((4, 4, 3), 255, np.uint8)
+    r = run_demo_conv(bright, DemoConvSpec(preset="sharpen"))
+    assert r.raw.max() > 1.0  # 5 - (edge neighbours) on a padded border exceeds 1
+    assert r.rgb.max() == 255 and (r.rgb[r.raw.transpose(1, 2, 0) > 1] == 255).all()
+
+
+def test_identity_returns_its_input(photo):
+    r = run_demo_conv(photo, DemoConvSpec(preset="identity"))
+    np.testing.assert_allclose(r.raw.transpose(1, 2, 0) * 255, photo, atol=1e-3)
+    np.testing.assert_array_equal(r.rgb, photo)
+
+
+def edge_image():
+    img = np.zeros((20, 20, 3), np.uint8)
+    img[:, 10:] = 200  # a vertical edge between columns 9 and 10
+    return img
+
+
+def test_sobel_x_sees_vertical_edge_not_flat_area():
+    r = run_demo_conv(edge_image(), DemoConvSpec(preset="sobel_x"))
+    inner = r.raw[:, 1:-1, 1:-1]  # away from the zero padding
+    assert np.abs(inner[:, :, 8:10]).min() > 1.0      # strong at the edge
+    assert np.abs(inner[:, :, :6]).max() < 1e-6       # nothing in the flat dark area
+    assert np.abs(inner[:, :, 12:]).max() < 1e-6      # nothing in the flat bright area
+
+
+def test_sobel_y_ignores_vertical_edge():
+    r = run_demo_conv(edge_image(), DemoConvSpec(preset="sobel_y"))
+    assert np.abs(r.raw[:, 1:-1, 1:-1]).max() < 1e-6
+
+
+def test_blur_preserves_flat_area_and_softens_edge():
+    r = run_demo_conv(edge_image(), DemoConvSpec(preset="gaussian_blur"))
+    np.testing.assert_allclose(r.raw[:, 5, 14], 200 / 255, atol=1e-6)
+    assert 0 < r.raw[0, 5, 9] < 200 / 255
+
+
+def test_custom_kernel_and_bias():
+    w = np.zeros((3, 3, 3, 3), np.float32)
+    w[0, 1, 1, 1] = 2.0  # out 0 = 2 × green
+    b = np.array([0.0, 0.25, 0.0], np.float32)
+    img = np.random.default_rng(0).integers(0, 255, (6, 5, 3), dtype=np.uint8)
+    r = run_demo_conv(img, DemoConvSpec(preset="custom", weight=w.tolist(), bias=b.tolist()))
+    np.testing.assert_allclose(r.raw[0], 2 * img[..., 1].astype(np.float32) / 255, atol=1e-6)
+    np.testing.assert_allclose(r.raw[1], 0.25, atol=1e-6)
+
+
+def test_bad_custom_kernel_and_unknown_preset():
+    with pytest.raises(ValueError):
+        make_conv(DemoConvSpec(preset="custom", weight=[[1.0]], bias=[0, 0, 0]))
+    with pytest.raises(ValueError):
+        make_conv(DemoConvSpec(preset="nope"))
+
+
+def test_large_image_capped_and_reported():
+    big = np.zeros((1500, 3000, 3), np.uint8)
+    r = run_demo_conv(big, max_side=1024)
+    assert r.size == (1024, 512) and r.capped and "3000×1500" in r.note
+    small = run_demo_conv(big[:100, :200], max_side=1024)
+    assert not small.capped and small.note is None

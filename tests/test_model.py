@@ -1,0 +1,105 @@
+"""Weight resolution: checkpoint, cached ImageNet file, download from a loopback server, untrained."""
+import hashlib
+
+import pytest
+import torch
+
+from inference.errors import WeightsError
+from inference.model import WeightsRequest, load_model
+
+
+def test_offline_without_cache_is_untrained_and_flagged():
+    bundle = load_model(WeightsRequest(offline=True))
+    assert bundle.source == "untrained" and bundle.pretrained is False
+    assert bundle.report() == {"source": "untrained", "path": None, "pretrained": False}
+    assert "offline" in bundle.notice
+    assert bundle.num_classes == 1000 and bundle.class_names[281] == "tabby"
+
+
+def test_untrained_is_reproducible():
+    a = load_model(WeightsRequest(untrained=True)).model.features[0].weight
+    b = load_model(WeightsRequest(untrained=True)).model.features[0].weight
+    assert torch.equal(a, b)
+
+
+def test_checkpoint_with_cls_classes(file_bundle, vgg_checkpoint):
+    assert file_bundle.source == "file" and file_bundle.pretrained
+    assert file_bundle.class_names == ["cat", "dog"] and not file_bundle.imagenet_head
+    state = torch.load(vgg_checkpoint, weights_only=True)
+    assert torch.equal(file_bundle.model.classifier[6].weight, state["classifier.6.weight"])
+
+
+def test_classes_option_overrides_and_must_match(vgg_checkpoint, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("one\ntwo\n")
+    bundle = load_model(WeightsRequest(weights=str(vgg_checkpoint), classes=str(names)))
+    assert bundle.class_names == ["one", "two"]
+    names.write_text("a\nb\nc\n")
+    with pytest.raises(WeightsError, match="3 names"):
+        load_model(WeightsRequest(weights=str(vgg_checkpoint), classes=str(names)))
+
+
+@pytest.fixture(scope="module")
+def imagenet_like_bytes(tmp_path_factory):
+    """A seeded 1000-class VGG16 state_dict, serialised once (528 MB)."""
+    from torchvision.models import vgg16
+
+    torch.manual_seed(5)
+    path = tmp_path_factory.mktemp("imnet") / "w.pth"
+    torch.save(vgg16().state_dict(), path)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_download_then_cache_then_imagenet_answers(imagenet_like_bytes, file_server, monkeypatch, tmp_path, cat_path):
+    """The real path: not cached → download (progress, hash check) → cached → loaded as ImageNet."""
+    from inference.analysis import analyze
+    from inference.download import cached_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("CONVSCOPE_OFFLINE")
+    folder, base = file_server
+    digest = hashlib.sha256(imagenet_like_bytes.read_bytes()).hexdigest()
+    name = f"vgg16-{digest[:8]}.pth"
+    (folder / name).symlink_to(imagenet_like_bytes)
+    url = f"{base}/{name}"
+    seen = []
+    bundle = load_model(WeightsRequest(url=url, device="cpu"), progress=lambda d, t: seen.append((d, t)))
+    assert bundle.source == "imagenet" and bundle.pretrained and bundle.imagenet_head
+    assert cached_path(url).is_file() and seen[-1][0] == seen[-1][1] == imagenet_like_bytes.stat().st_size
+    pred = analyze(cat_path, bundle).predictions
+    assert set(pred.cat_vs_dog) == {"cat", "dog"}
+    assert pred.cat_vs_dog["cat"] == pytest.approx(float(pred.probs[281:286].sum()), rel=1e-5)
+    # Second time: from the cache, no request needed even offline.
+    (folder / name).unlink()
+    again = load_model(WeightsRequest(url=url, offline=True))
+    assert again.source == "imagenet" and again.notice is None
+
+
+def test_failed_download_falls_back_to_untrained(file_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("CONVSCOPE_OFFLINE")
+    _, base = file_server
+    url = f"{base}/vgg16-397923af.pth"  # 404 on the loopback server
+    bundle = load_model(WeightsRequest(url=url))
+    assert bundle.source == "untrained" and "404" in bundle.notice
+    from inference.download import hub_checkpoint_dir
+    assert not any(hub_checkpoint_dir().glob("*")) if hub_checkpoint_dir().exists() else True
+
+
+def test_env_offline_forbids_download(monkeypatch):
+    monkeypatch.setenv("CONVSCOPE_OFFLINE", "1")
+    assert WeightsRequest().download_allowed is False
+    monkeypatch.setenv("CONVSCOPE_OFFLINE", "0")
+    assert WeightsRequest().download_allowed is True
+    assert WeightsRequest(offline=True).download_allowed is False
+
+
+def test_wrong_architecture_checkpoint_is_one_line(tmp_path):
+    from torchvision.models import resnet18
+
+    path = tmp_path / "resnet.pth"
+    torch.save(resnet18().state_dict(), path)
+    with pytest.raises(WeightsError) as err:
+        load_model(WeightsRequest(weights=str(path)))
+    assert "\n" not in str(err.value) and "resnet.pth" in str(err.value)
