@@ -1,0 +1,163 @@
+"""``convscope inspect | dump | export``: the engine from a terminal, scriptable and headless.
+
+Every user error ends the same way: exit code 2 and exactly one line on stderr,
+``convscope: error: …``. Nothing is half-written: outputs go through a temp file.
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .options import OneLineParser, add_weight_options, weights_request
+
+COMMANDS = ("inspect", "dump", "export")
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="convscope", description="See what every layer of VGG16 extracts.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    p = sub.add_parser("inspect", help="print what the network answers and what each layer produced")
+    p.add_argument("image")
+    p.add_argument("--json", action="store_true", help="print the machine-readable JSON summary")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to list (default 5)")
+    add_weight_options(p)
+
+    p = sub.add_parser("dump", help="save raw activations: one layer as .npy, or every layer as .npz")
+    p.add_argument("image")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--layer", metavar="NAME", help="qualified name (features.0) or alias (conv1_1)")
+    which.add_argument("--all", action="store_true", help="every layer, plus input, logits and demo_conv")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_weight_options(p)
+
+    p = sub.add_parser("export", help="write the composed figure (PNG, SVG or PDF)")
+    p.add_argument("image")
+    p.add_argument("--out", required=True, metavar="FILE.(png|svg|pdf)")
+    p.add_argument("--layer", metavar="NAME", default=None, help="layer to show (default: the last conv, conv5_3)")
+    p.add_argument("--top", type=int, default=8, metavar="N", help="how many top channels (default 8)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_weight_options(p)
+    return parser
+
+
+def fail(message: str) -> int:
+    print(f"convscope: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+_notes: list[str] = []
+
+
+def note(message: str) -> None:
+    """Remember a remark for stderr; printed only on success so an error stays the one line."""
+    _notes.append(message)
+
+
+def _flush_notes() -> None:
+    for message in _notes:
+        print(f"convscope: note: {message}", file=sys.stderr)
+    _notes.clear()
+
+
+def _load(args):
+    from inference.model import load_model
+
+    bundle = load_model(weights_request(args))
+    if bundle.notice:
+        note(bundle.notice)
+    return bundle
+
+
+def _layer_name(bundle, name: str) -> str:
+    from inference.aliases import resolve_layer_name
+    from inference.analysis import layer_specs
+    from inference.errors import ConvScopeError
+
+    known = [s.name for s in layer_specs(bundle)]
+    resolved = resolve_layer_name(name, bundle.aliases, known)
+    if resolved is None:
+        raise ConvScopeError(f"no layer named {name!r}; try one of {', '.join(known[:3])} … or an alias like conv1_1")
+    return resolved
+
+
+def _check_out(path: str, force: bool, suffixes: tuple[str, ...]) -> Path:
+    from widgets.atomic_write import check_target
+
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise ValueError(f"cannot write {out}: use a {' or '.join(suffixes)} file name")
+    return check_target(out, overwrite=force)
+
+
+def cmd_inspect(args) -> int:
+    from inference.analysis import AnalysisOptions, analyze
+    from inference.report import analysis_report, format_report
+
+    if args.top < 1:
+        return fail("--top must be at least 1")
+    bundle = _load(args)
+    result = analyze(args.image, bundle, AnalysisOptions(preprocess=args.preprocess, top_k=args.top))
+    report = analysis_report(result, bundle)
+    print(json.dumps(report) if args.json else format_report(report, bundle))
+    return 0
+
+
+def cmd_dump(args) -> int:
+    from inference.analysis import AnalysisOptions, analyze
+    from widgets.atomic_write import atomic_target
+
+    out = _check_out(args.out, args.force, (".npz",) if args.all else (".npy",))
+    bundle = _load(args)
+    layers = None if args.all else frozenset([_layer_name(bundle, args.layer)])
+    result = analyze(args.image, bundle, AnalysisOptions(preprocess=args.preprocess, layers=layers))
+    with atomic_target(out, overwrite=args.force) as tmp:
+        if args.all:
+            arrays = {name: layer.data for name, layer in result.layers.items()}
+            arrays.update(input=result.prepared.tensor.numpy(), logits=result.predictions.logits,
+                          demo_conv=result.demo.raw)
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+        else:
+            (layer,) = result.layers.values()
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(layer.data))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .figure_data import export_figure_headless
+
+    out = _check_out(args.out, args.force, (".png", ".svg", ".pdf"))
+    if args.top < 1:
+        return fail("--top must be at least 1")
+    bundle = _load(args)
+    layer = _layer_name(bundle, args.layer) if args.layer else None
+    export_figure_headless(args.image, bundle, out, layer=layer, top=args.top,
+                           preprocess=args.preprocess, overwrite=args.force)
+    print(f"wrote {out}")
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # usage errors (already one line) and --help
+        return int(exit_.code or 0)
+    try:
+        from inference.errors import ConvScopeError
+    except Exception as err:  # a broken install should still be one line
+        return fail(f"cannot load the engine: {err}")
+    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export}
+    _notes.clear()
+    try:
+        code = handlers[args.command](args)
+        _flush_notes()
+        return code
+    except (ConvScopeError, OSError, ValueError) as err:
+        return fail(str(err))
+    except KeyboardInterrupt:
+        return fail("interrupted")

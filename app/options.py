@@ -1,0 +1,36 @@
+"""The command-line options shared by the GUI, ``inspect``, ``dump`` and ``export``.
+
+Kept free of torch so that parsing the GUI's command line costs nothing at start-up.
+"""
+import argparse
+
+PREPROCESS_CHOICES = ("imagenet", "legacy", "letterbox")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is exactly one line on stderr and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"convscope: error: {' '.join(message.split())}\n")
+
+
+def add_weight_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("weights")
+    g.add_argument("--weights", metavar="FILE", help="a VGG16 state_dict checkpoint (.pth)")
+    g.add_argument("--classes", metavar="FILE", help="class names, one per line (default: cls_classes.txt beside the checkpoint)")
+    g.add_argument("--offline", action="store_true", help="never download (also CONVSCOPE_OFFLINE=1)")
+    g.add_argument("--weights-url", metavar="URL", default=None, help="download ImageNet weights from URL instead of torchvision's")
+    g.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    g.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="imagenet",
+                   help="imagenet: short side 256, crop 224, ImageNet mean/std; legacy: short side 224, crop, x/127.5-1; "
+                        "letterbox: fit onto a grey 224 canvas, x/127.5-1")
+
+
+def weights_request(args):
+    """The WeightsRequest the parsed options describe (imports the engine lazily)."""
+    from inference.download import IMAGENET_URL
+    from inference.model import WeightsRequest
+
+    return WeightsRequest(weights=args.weights, classes=args.classes, offline=args.offline,
+                          url=args.weights_url or IMAGENET_URL, device=args.device)

@@ -1,0 +1,138 @@
+"""The command line: exit codes, the one-line error, the exact JSON shape, dumps equal torchvision."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from main import main
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("convscope: error: "), err
+    for n in needles:
+        assert n in lines[0]
+
+
+def check_shape(report: dict, n_layers: int):
+    assert set(report) == {"image", "model", "weights", "predictions", "cat_vs_dog", "layers", "demo_conv"}
+    assert set(report["image"]) == {"path", "width", "height"}
+    assert report["model"] == "vgg16"
+    assert set(report["weights"]) == {"source", "path", "pretrained"}
+    for p in report["predictions"]:
+        assert set(p) == {"index", "label", "prob", "logit"}
+        assert isinstance(p["index"], int) and isinstance(p["prob"], float) and isinstance(p["logit"], float)
+    assert len(report["layers"]) == n_layers
+    for layer in report["layers"]:
+        assert set(layer) == {"name", "alias", "type", "shape", "best_channel", "best_mean"}
+    demo = report["demo_conv"]
+    assert set(demo) == {"seed", "preset", "weight", "bias", "shape"}
+    assert np.asarray(demo["weight"]).shape == (3, 3, 3, 3) and len(demo["bias"]) == 3
+
+
+def test_inspect_json_offline_subprocess(cat_path):
+    """The Done-when command, as a real process: `convscope inspect cat.png --offline --json`."""
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "inspect", str(cat_path), "--offline", "--json"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    check_shape(report, 39)
+    assert report["image"] == {"path": str(cat_path), "width": 451, "height": 300}
+    assert report["weights"] == {"source": "untrained", "path": None, "pretrained": False}
+    assert report["cat_vs_dog"] is None and len(report["predictions"]) == 5
+    assert report["demo_conv"]["shape"] == [3, 300, 451] and report["demo_conv"]["seed"] == 0
+    conv, relu = report["layers"][0], report["layers"][1]
+    assert (conv["name"], conv["alias"], conv["type"], conv["shape"]) == ("features.0", "conv1_1", "Conv2d", [64, 224, 224])
+    assert relu["alias"] == "relu1_1" and report["layers"][-1]["alias"] == "fc8"
+    assert report["layers"][-1]["best_channel"] is None
+
+
+def test_inspect_with_checkpoint_lists_all_classes(capsys, cat_path, vgg_checkpoint):
+    code, out, err = run_cli(capsys, "inspect", str(cat_path), "--weights", str(vgg_checkpoint), "--json", "--top", "5")
+    assert code == 0, err
+    report = json.loads(out)
+    check_shape(report, 39)
+    assert report["weights"] == {"source": "file", "path": str(vgg_checkpoint), "pretrained": True}
+    assert sorted(p["label"] for p in report["predictions"]) == ["cat", "dog"]
+    assert sum(p["prob"] for p in report["predictions"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_inspect_text_summary(capsys, cat_path, vgg_checkpoint):
+    code, out, _ = run_cli(capsys, "inspect", str(cat_path), "--weights", str(vgg_checkpoint))
+    assert code == 0 and "conv1_1" in out and "features.28" in out and "cat" in out
+
+
+def test_dump_all_matches_torchvision(capsys, cat_path, vgg_checkpoint, reference_forward, tmp_path):
+    from inference.images import load_image
+    from inference.preprocess import preprocess
+
+    out_file = tmp_path / "all.npz"
+    code, _, err = run_cli(capsys, "dump", str(cat_path), "--all", "--out", str(out_file), "--weights", str(vgg_checkpoint))
+    assert code == 0, err
+    data = np.load(out_file)
+    x = preprocess(load_image(cat_path).pil()).tensor
+    np.testing.assert_array_equal(data["input"], x.numpy())
+    ref = reference_forward(x)
+    for name, expected in ref.items():
+        scale = float(np.abs(expected).max()) or 1.0
+        np.testing.assert_allclose(data[name], expected, rtol=1e-4, atol=1e-4 * scale, err_msg=name)
+    np.testing.assert_allclose(data["logits"], ref["classifier.6"], rtol=1e-4, atol=1e-5)
+    assert data["demo_conv"].shape == (3, 300, 451)
+
+
+def test_dump_one_layer_by_alias(capsys, cat_path, vgg_checkpoint, reference_forward, tmp_path):
+    from inference.images import load_image
+    from inference.preprocess import preprocess
+
+    out_file = tmp_path / "conv5_3.npy"
+    code, _, err = run_cli(capsys, "dump", str(cat_path), "--layer", "conv5_3", "--out", str(out_file),
+                           "--weights", str(vgg_checkpoint))
+    assert code == 0, err
+    arr = np.load(out_file)
+    expected = reference_forward(preprocess(load_image(cat_path).pil()).tensor)["features.28"]
+    assert arr.dtype == np.float32 and arr.shape == (512, 14, 14) and arr.flags.c_contiguous
+    np.testing.assert_allclose(arr, expected, rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
+
+
+def test_dump_refuses_overwrite_without_force(capsys, cat_path, tmp_path):
+    out_file = tmp_path / "x.npy"
+    out_file.write_bytes(b"keep me")
+    code, _, err = run_cli(capsys, "dump", str(cat_path), "--layer", "features.0", "--out", str(out_file), "--offline")
+    assert_one_line_error(code, err, "x.npy")
+    assert out_file.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["inspect", "no/such/file.png", "--offline"], "file.png"),
+    (["inspect", "{tmp}", "--offline"], "folder"),
+    (["inspect", "{cat}", "--weights", "{tmp}/missing.pth"], "missing.pth"),
+    (["dump", "{cat}", "--layer", "conv9_9", "--out", "{tmp}/o.npy", "--offline"], "conv9_9"),
+    (["dump", "{cat}", "--all", "--out", "{tmp}/o.npy", "--offline"], ".npz"),
+    (["dump", "{cat}", "--layer", "conv1_1", "--out", "{tmp}/no/such/dir/o.npy", "--offline"], "o.npy"),
+    (["inspect", "{cat}", "--preprocess", "nope"], "nope"),
+    (["inspect"], "image"),
+])
+def test_errors_are_one_line_exit_2(capsys, cat_path, tmp_path, argv, needle):
+    argv = [a.format(tmp=tmp_path, cat=cat_path) for a in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, *([needle] if needle else []))
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.npy").exists() and not list(tmp_path.glob("*.part*"))
+
+
+def test_bad_image_one_line(capsys, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("hello")
+    code, _, err = run_cli(capsys, "inspect", str(bad), "--offline")
+    assert_one_line_error(code, err, "notes.jpg")
