@@ -1,0 +1,167 @@
+"""DemoConvPanel and KernelEditorDialog: pictures, kernel numbers, and the specs they emit."""
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from widgets.colormaps import colorize
+from widgets.demo_conv_panel import DemoConvPanel
+from widgets.qimage import qimage_to_rgb
+
+PRESETS = ["random", "identity", "sobel_x", "sobel_y", "laplacian", "gaussian_blur", "sharpen", "emboss", "custom"]
+SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+
+
+def conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Reference Conv2d(3, 3, 3, padding=1) in numpy: x (3,H,W) → (3,H,W)."""
+    _, h, wd = x.shape
+    pad = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    out = np.empty((3, h, wd), np.float32)
+    for o in range(3):
+        out[o] = b[o]
+        for r in range(3):
+            for c in range(3):
+                out[o] += np.tensordot(w[o, :, r, c], pad[:, r:r + h, c:c + wd], axes=1)
+    return out
+
+
+@pytest.fixture
+def demo_data(cat_path):
+    rgb = np.asarray(Image.open(cat_path).convert("RGB").resize((120, 80)))
+    w = np.zeros((3, 3, 3, 3), np.float32)
+    w[0, 0], w[1, 1], w[2, 2] = SOBEL, SOBEL.T, 0.125 * SOBEL
+    b = np.array([0.5, 0.5, -0.25], np.float32)
+    channels = conv3x3(rgb.transpose(2, 0, 1).astype(np.float32) / 255, w, b)
+    out_rgb = np.clip(channels.transpose(1, 2, 0) * 255, 0, 255).astype(np.uint8)
+    return rgb, out_rgb, channels, w, b
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = DemoConvPanel()
+    qtbot.addWidget(widget)
+    widget.set_presets(PRESETS, "random")
+    widget.resize(1000, 600)
+    widget.show()
+    return widget
+
+
+def test_set_result_shows_pictures_and_numbers(panel, demo_data):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=None, preset="sobel_x", note="computed at 120×80")
+    out_pix = panel.output_view.source_pixmap()
+    assert (out_pix.width(), out_pix.height()) == (120, 80)
+    assert np.array_equal(qimage_to_rgb(out_pix.toImage()), out_rgb)
+    # channel 2 is colourised over its own min..max
+    ch2 = channels[2]
+    expected = colorize(ch2, float(ch2.min()), float(ch2.max()), "viridis")
+    assert np.array_equal(qimage_to_rgb(panel.channel_views[2].source_pixmap().toImage()), expected)
+    assert f"{ch2.min():.3f}" in panel.captions[4].text() and f"{ch2.max():.3f}" in panel.captions[4].text()
+    # the displayed picture is scaled to fit its label with the aspect ratio kept
+    shown = panel.output_view.pixmap()
+    assert shown.width() <= panel.output_view.width() and shown.height() <= panel.output_view.height()
+    assert shown.width() / shown.height() == pytest.approx(120 / 80, rel=0.05)
+
+    block0, block2 = panel.kernel_labels[0].text(), panel.kernel_labels[2].text()
+    assert f"{w[0, 0, 1, 0]:.3f}" == "-2.000" and "-2.000" in block0
+    assert f"{w[2, 2, 0, 0]:.3f}" in block2 and f"{b[2]:.3f}" in block2
+    assert panel.note_label.text() == "computed at 120×80" and panel.note_label.isVisibleTo(panel)
+    assert panel.preset_combo.currentText() == "sobel_x"
+
+
+def test_set_result_rejects_bad_kernel(panel, demo_data):
+    rgb, out_rgb, channels, w, b = demo_data
+    with pytest.raises(ValueError, match="kernel"):
+        panel.set_result(rgb, out_rgb, channels, w[:2], b, seed=0, preset="random")
+
+
+def test_preset_combo_emits_once(panel, qtbot):
+    seen = []
+    panel.specChanged.connect(seen.append)
+    with qtbot.waitSignal(panel.specChanged, timeout=1000) as blocker:
+        panel.preset_combo.setCurrentText("laplacian")
+    assert blocker.args[0]["preset"] == "laplacian"
+    assert blocker.args[0]["weight"] is None
+    assert len(seen) == 1
+
+
+def test_set_presets_and_set_result_do_not_emit(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    with qtbot.assertNotEmitted(panel.specChanged):
+        panel.set_presets(PRESETS, "emboss")
+        panel.set_result(rgb, out_rgb, channels, w, b, seed=42, preset="random")
+    assert panel.seed_spin.value() == 42
+
+
+def test_reseed_emits_new_seed_and_random(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=7, preset="sobel_y")
+    seen = []
+    panel.specChanged.connect(seen.append)
+    with qtbot.waitSignal(panel.specChanged, timeout=1000) as blocker:
+        qtbot.mouseClick(panel.reseed_button, Qt.MouseButton.LeftButton)
+    spec = blocker.args[0]
+    assert spec["preset"] == "random" and spec["seed"] != 7
+    assert len(seen) == 1
+    assert panel.current_spec()["seed"] == spec["seed"]
+
+
+def test_kernel_editor_returns_edited_kernel(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=0, preset="sobel_x")
+    qtbot.mouseClick(panel.edit_button, Qt.MouseButton.LeftButton)
+    dialog = panel.kernel_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.spin(0, 0, 1, 0).value() == pytest.approx(-2.0)  # prefilled with the current kernel
+    dialog.spin(1, 2, 0, 1).setValue(0.75)
+    dialog.bias_spin(2).setValue(-1.5)
+    seen = []
+    panel.specChanged.connect(seen.append)
+    with qtbot.waitSignal(panel.specChanged, timeout=1000) as blocker:
+        dialog.accept()
+    spec = blocker.args[0]
+    expected_w, expected_b = w.copy(), b.copy()
+    expected_w[1, 2, 0, 1], expected_b[2] = 0.75, -1.5
+    assert spec["preset"] == "custom"
+    assert np.allclose(np.array(spec["weight"]), expected_w, atol=5e-4)
+    assert np.array(spec["weight"]).shape == (3, 3, 3, 3)
+    assert np.allclose(spec["bias"], expected_b, atol=5e-4)
+    assert len(seen) == 1
+    assert panel.preset_combo.currentText() == "custom"
+
+
+def test_kernel_editor_cancel_emits_nothing(panel, qtbot):
+    panel.open_kernel_editor()
+    dialog = panel.kernel_dialog
+    dialog.spin(0, 0, 0, 0).setValue(3.0)
+    with qtbot.assertNotEmitted(panel.specChanged):
+        dialog.reject()
+    assert panel.preset_combo.currentText() == "random"
+
+
+def test_seed_spinbox_selects_random_and_emits_once(panel, qtbot):
+    panel.preset_combo.blockSignals(True)
+    panel.preset_combo.setCurrentText("sharpen")
+    panel.preset_combo.blockSignals(False)
+    seen = []
+    panel.specChanged.connect(seen.append)
+    with qtbot.waitSignal(panel.specChanged, timeout=1000) as blocker:
+        panel.seed_spin.setValue(123)
+    assert blocker.args[0]["preset"] == "random" and blocker.args[0]["seed"] == 123
+    assert len(seen) == 1
+
+
+def test_choosing_custom_in_combo_opens_editor_and_cancel_reverts(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=3, preset="sobel_x")
+    with qtbot.assertNotEmitted(panel.specChanged):
+        panel.preset_combo.setCurrentText("custom")
+        dialog = panel.kernel_dialog
+        assert dialog is not None and dialog.spin(1, 1, 0, 0).value() == pytest.approx(w[1, 1, 0, 0])
+        dialog.reject()
+    assert panel.preset_combo.currentText() == "sobel_x"
+    panel.preset_combo.setCurrentText("custom")
+    with qtbot.waitSignal(panel.specChanged, timeout=1000) as blocker:
+        panel.kernel_dialog.accept()
+    assert blocker.args[0]["preset"] == "custom"
+    assert np.allclose(np.array(blocker.args[0]["weight"]), w, atol=5e-4)
