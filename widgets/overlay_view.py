@@ -1,0 +1,343 @@
+"""One channel as a heatmap over the photo, or alone at its native resolution.
+
+The grid says *which* channel fires; this view says *where* on the photo. The
+channel is upsampled bilinearly in numpy (capped at ~512 px) and drawn over the
+network's input crop, at a user-chosen opacity. Zoom and pan survive channel
+switches; hovering reads out the raw activation under the cursor.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut
+from widgets.qimage import rgb_to_qimage
+
+MAX_UPSAMPLE = 512     # long side of the upsampled heatmap, px
+DEFAULT_ALPHA = 0.6
+NATIVE_EXPORT_SIZE = 256   # native export is scaled up by an integer factor to about this size
+HINT = "Hover the picture to read activations."
+
+
+def _bilinear_coords(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices i0, i1 and weight of i1 for each output pixel (pixel centres aligned, edges clamped)."""
+    s = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    np.clip(s, 0, n_in - 1, out=s)
+    i0 = np.floor(s).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (s - i0).astype(np.float32)
+
+
+def bilinear_resize(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Resize a 2-D float array to (out_h, out_w) float32 with bilinear interpolation.
+
+    Same convention as Pillow's BILINEAR when enlarging (half-pixel centres, clamped edges)."""
+    a = np.asarray(a, dtype=np.float32)
+    y0, y1, wy = _bilinear_coords(a.shape[0], out_h)
+    x0, x1, wx = _bilinear_coords(a.shape[1], out_w)
+    rows = a[y0] * (1 - wy)[:, None] + a[y1] * wy[:, None]
+    return np.ascontiguousarray(rows[:, x0] * (1 - wx) + rows[:, x1] * wx, dtype=np.float32)
+
+
+def heat_rgb(values: np.ndarray, lo: float, hi: float, name: str) -> np.ndarray:
+    """(H, W, 3) uint8 colouring exactly as the heatmap ImageItem draws it (256 bins over lo..hi)."""
+    scale = np.float32(256.0 / (hi - lo)) if hi > lo else np.float32(0)
+    idx = (np.asarray(values, dtype=np.float32) - np.float32(lo)) * scale
+    np.clip(idx, 0, 255, out=idx)
+    return lut(name)[idx.astype(np.uint8)]
+
+
+def upsample_size(fmap_shape: tuple[int, int], rect_w: float, rect_h: float) -> tuple[int, int]:
+    """(h, w) to upsample a channel to: the rect's pixel size, long side ≤ MAX_UPSAMPLE, never below native."""
+    h, w = fmap_shape
+    scale = min(1.0, MAX_UPSAMPLE / max(rect_w, rect_h))
+    return max(h, round(rect_h * scale)), max(w, round(rect_w * scale))
+
+
+class OverlayView(QWidget):
+    """Photo + heatmap of one channel, with opacity, colormap and native-resolution controls."""
+
+    cursorValue = Signal(str)
+    colormapChanged = Signal(str)
+    alphaChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._photo: np.ndarray | None = None
+        self._fmap: np.ndarray | None = None
+        self._up: np.ndarray | None = None
+        self._rect = (0.0, 0.0, 1.0, 1.0)
+        self._label = ""
+        self._levels = (0.0, 1.0)
+        self._alpha = DEFAULT_ALPHA
+        self._cmap = DEFAULT_COLORMAP
+        self._native = False
+        self._native_shape: tuple[int, int] | None = None
+        self._build_ui()
+
+    def _build_ui(self) -> None:
+        self._gl = pg.GraphicsLayoutWidget()
+        self._gl.ci.setContentsMargins(0, 0, 0, 0)
+        self._vb = self._gl.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self._photo_item = pg.ImageItem(axisOrder="row-major")
+        self._heat_item = pg.ImageItem(axisOrder="row-major")
+        self._heat_item.setZValue(1)
+        self._heat_item.setLookupTable(lut(self._cmap))
+        self._heat_item.setOpacity(self._alpha)
+        self._heat_item.setVisible(False)
+        self._vb.addItem(self._photo_item)
+        self._vb.addItem(self._heat_item)
+        self._gl.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self._slider = QSlider(Qt.Orientation.Horizontal)
+        self._slider.setRange(0, 100)
+        self._slider.setValue(round(self._alpha * 100))
+        self._slider.setMinimumWidth(90)
+        self._slider.setToolTip("Heatmap opacity")
+        self._slider.valueChanged.connect(self._on_slider)
+        self._combo = QComboBox()
+        self._combo.addItems(COLORMAP_NAMES)
+        self._combo.setCurrentText(self._cmap)
+        self._combo.currentTextChanged.connect(self.set_colormap)
+        self._native_box = QCheckBox("Channel alone (native)")
+        self._native_box.setToolTip("Show the feature map alone, one square per activation, without the photo")
+        self._native_box.toggled.connect(self.set_native)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(4, 2, 4, 2)
+        controls.setSpacing(6)
+        controls.addWidget(QLabel("Opacity"))
+        controls.addWidget(self._slider, 1)
+        controls.addWidget(QLabel("Colormap"))
+        controls.addWidget(self._combo)
+        controls.addWidget(self._native_box)
+
+        self._readout = QLabel(HINT)
+        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._readout.setContentsMargins(4, 0, 4, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(controls)
+        layout.addWidget(self._gl, 1)
+        layout.addWidget(self._readout)
+
+    # ------------------------------------------------------------------ content
+    def set_photo(self, rgb: np.ndarray) -> None:
+        """Show the photo (uint8 (H, W, 3)); fits the view to it."""
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or min(rgb.shape[:2]) == 0:
+            raise ValueError(f"photo must be a uint8 (H, W, 3) array, got {rgb.dtype} {rgb.shape}")
+        self._photo = np.ascontiguousarray(rgb)
+        self._photo_item.setImage(self._photo, levels=(0, 255), autoLevels=False)
+        self._photo_item.setVisible(not self._native)
+        if not self._native:
+            self._fit()
+
+    def set_channel(self, fmap: np.ndarray, rect: tuple[float, float, float, float], label: str,
+                    levels: tuple[float, float] | None = None) -> None:
+        """Show channel ``fmap`` (h, w) as a heatmap over the photo rectangle ``rect`` = (x, y, w, h)."""
+        fmap = np.asarray(fmap)
+        if fmap.ndim != 2 or min(fmap.shape) == 0:
+            raise ValueError(f"channel must be a non-empty 2-D array, got shape {fmap.shape}")
+        fmap = np.ascontiguousarray(fmap, dtype=np.float32)
+        try:
+            rx, ry, rw, rh = (float(v) for v in rect)
+        except (TypeError, ValueError):
+            raise ValueError(f"rect must be (x, y, w, h), got {rect!r}") from None
+        if not all(map(math.isfinite, (rx, ry, rw, rh))) or rw <= 0 or rh <= 0:
+            raise ValueError(f"rect must be finite with positive size, got {rect!r}")
+        lo, hi = (float(fmap.min()), float(fmap.max())) if levels is None else (float(levels[0]), float(levels[1]))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"{label}: channel or levels contain NaN or infinity")
+        if hi <= lo:
+            hi = lo + 1.0      # flat channel: everything at the bottom colour, as colorize does
+        self._fmap, self._rect, self._label, self._levels = fmap, (rx, ry, rw, rh), str(label), (lo, hi)
+        self._up = None
+        self._show_heat()
+
+    def clear_channel(self) -> None:
+        """Remove the heatmap (the photo stays)."""
+        self._fmap = None
+        self._up = None
+        self._native_shape = None
+        self._heat_item.clear()
+        self._heat_item.setVisible(False)
+
+    def _upsampled(self) -> np.ndarray:
+        if self._up is None:
+            _, _, rw, rh = self._rect
+            self._up = bilinear_resize(self._fmap, *upsample_size(self._fmap.shape, rw, rh))
+        return self._up
+
+    def _show_heat(self) -> None:
+        if self._fmap is None:
+            return
+        if self._native:
+            h, w = self._fmap.shape
+            self._heat_item.setImage(self._fmap, levels=self._levels, autoLevels=False)
+            self._heat_item.setRect(QRectF(0, 0, w, h))
+            self._heat_item.setOpacity(1.0)
+            if self._native_shape != (h, w):   # a different layer: its size changed
+                self._native_shape = (h, w)
+                self._fit()
+        else:
+            self._heat_item.setImage(self._upsampled(), levels=self._levels, autoLevels=False)
+            self._heat_item.setRect(QRectF(*self._rect))
+            self._heat_item.setOpacity(self._alpha)
+        self._heat_item.setVisible(True)
+
+    def _fit(self) -> None:
+        """Fit the view to what is on show (photo, or the native channel)."""
+        if self._native and self._fmap is not None:
+            h, w = self._fmap.shape
+            self._vb.setRange(QRectF(0, 0, w, h), padding=0.02)
+        elif not self._native and self._photo is not None:
+            h, w = self._photo.shape[:2]
+            self._vb.setRange(QRectF(0, 0, w, h), padding=0.02)
+
+    # ------------------------------------------------------------------ settings
+    def set_alpha(self, a: float) -> None:
+        """Heatmap opacity 0..1 (clamped)."""
+        a = float(a)
+        if not math.isfinite(a):
+            raise ValueError(f"opacity must be a number in 0..1, got {a}")
+        a = min(1.0, max(0.0, a))
+        changed = a != self._alpha
+        self._alpha = a
+        if self._slider.value() != round(a * 100):
+            self._slider.blockSignals(True)
+            self._slider.setValue(round(a * 100))
+            self._slider.blockSignals(False)
+        if not self._native:
+            self._heat_item.setOpacity(a)
+        if changed:
+            self.alphaChanged.emit(a)
+
+    def alpha(self) -> float:
+        return self._alpha
+
+    def _on_slider(self, value: int) -> None:
+        self.set_alpha(value / 100.0)
+
+    def set_colormap(self, name: str) -> None:
+        """Colour the heatmap with ``name`` (one of COLORMAP_NAMES); emits colormapChanged on change."""
+        if name not in COLORMAP_NAMES:
+            raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAP_NAMES)}")
+        if name == self._cmap:
+            return
+        self._cmap = name
+        self._heat_item.setLookupTable(lut(name))
+        if self._combo.currentText() != name:
+            self._combo.blockSignals(True)
+            self._combo.setCurrentText(name)
+            self._combo.blockSignals(False)
+        self.colormapChanged.emit(name)
+
+    def colormap(self) -> str:
+        return self._cmap
+
+    def set_native(self, on: bool) -> None:
+        """Show the channel alone at native resolution (True) or over the photo (False)."""
+        on = bool(on)
+        if self._native_box.isChecked() != on:
+            self._native_box.blockSignals(True)
+            self._native_box.setChecked(on)
+            self._native_box.blockSignals(False)
+        if on == self._native:
+            return
+        self._native = on
+        self._native_shape = None
+        self._photo_item.setVisible(not on)
+        self._show_heat()
+        self._fit()
+
+    def native(self) -> bool:
+        return self._native
+
+    # ------------------------------------------------------------------ read-out
+    def _cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """Channel (row, col) under view coordinates (x, y), or None outside the channel."""
+        if self._fmap is None:
+            return None
+        h, w = self._fmap.shape
+        if self._native:
+            u, v = x, y
+        else:
+            rx, ry, rw, rh = self._rect
+            u, v = (x - rx) / rw * w, (y - ry) / rh * h
+        if not (0 <= u < w and 0 <= v < h):
+            return None
+        return int(v), int(u)
+
+    def value_at(self, x: float, y: float) -> float | None:
+        """Raw activation under photo coords (or native coords in native mode); None outside."""
+        cell = self._cell_at(x, y)
+        return None if cell is None else float(self._fmap[cell])
+
+    def readout_text(self, x: float, y: float) -> str:
+        """The read-out line for view coordinates (x, y)."""
+        where = f"x={x:.1f}, y={y:.1f}"
+        if self._fmap is None:
+            return where
+        cell = self._cell_at(x, y)
+        if cell is None:
+            return f"{where} (outside the channel)" if self._native else f"{where} (outside the network's input)"
+        r, c = cell
+        return f"{where} → {self._label} @ ({r}, {c}) = {self._fmap[r, c]:.4g}"
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if not self._vb.sceneBoundingRect().contains(scene_pos):
+            return
+        if self._photo is None and self._fmap is None:
+            return
+        p = self._vb.mapSceneToView(scene_pos)
+        text = self.readout_text(p.x(), p.y())
+        self._readout.setText(text)
+        self.cursorValue.emit(text)
+
+    # ------------------------------------------------------------------ export
+    def overlay_image(self) -> QImage:
+        """The view's content at full resolution: photo + heatmap, or the native channel.
+
+        Null QImage when there is nothing to show."""
+        if self._native:
+            if self._fmap is None:
+                return QImage()
+            k = max(1, NATIVE_EXPORT_SIZE // max(self._fmap.shape))
+            rgb = heat_rgb(self._fmap, *self._levels, self._cmap)
+            return rgb_to_qimage(np.repeat(np.repeat(rgb, k, axis=0), k, axis=1))
+        if self._photo is None:
+            return rgb_to_qimage(heat_rgb(self._upsampled(), *self._levels, self._cmap)) if self._fmap is not None \
+                else QImage()
+        image = rgb_to_qimage(self._photo).convertToFormat(QImage.Format.Format_RGB32)
+        if self._fmap is not None:
+            heat = rgb_to_qimage(heat_rgb(self._upsampled(), *self._levels, self._cmap))
+            p = QPainter(image)
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            p.setOpacity(self._alpha)
+            p.drawImage(QRectF(*self._rect), heat)
+            p.end()
+        return image
+
+    # ------------------------------------------------------------------ for tests / embedding
+    def view_box(self) -> pg.ViewBox:
+        return self._vb
+
+    def heat_item(self) -> pg.ImageItem:
+        return self._heat_item
+
+    def photo_item(self) -> pg.ImageItem:
+        return self._photo_item
+
+    def alpha_slider(self) -> QSlider:
+        return self._slider
+
+    def readout_label(self) -> QLabel:
+        return self._readout
