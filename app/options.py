@@ -4,6 +4,8 @@ Kept free of torch so that parsing the GUI's command line costs nothing at start
 """
 import argparse
 
+from inference.weights_request import WeightsRequest
+
 PREPROCESS_CHOICES = ("imagenet", "legacy", "letterbox")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -27,10 +29,7 @@ def add_weight_options(p: argparse.ArgumentParser) -> None:
                         "letterbox: fit onto a grey 224 canvas, x/127.5-1")
 
 
-def weights_request(args):
-    """The WeightsRequest the parsed options describe (imports the engine lazily)."""
-    from inference.download import IMAGENET_URL
-    from inference.model import WeightsRequest
-
+def weights_request(args) -> WeightsRequest:
+    """The WeightsRequest the parsed options describe."""
     return WeightsRequest(weights=args.weights, classes=args.classes, offline=args.offline,
-                          url=args.weights_url or IMAGENET_URL, device=args.device)
+                          url=args.weights_url, device=args.device)

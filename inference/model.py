@@ -5,7 +5,6 @@ torchvision's ImageNet weights if already in torch.hub's cache; else download
 them (unless offline); else an untrained model from a fixed seed, flagged
 ``pretrained=False`` everywhere it is reported.
 """
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,26 +17,11 @@ from . import checkpoint, download
 from .aliases import ALIASES_BY_ARCH
 from .classes import default_class_names
 from .errors import Cancelled, DownloadError, WeightsError
+from .weights_request import WeightsRequest
 
 ARCH = "vgg16"
 UNTRAINED_SEED = 0
 DEVICES = ("auto", "cpu", "cuda")
-
-
-@dataclass(frozen=True)
-class WeightsRequest:
-    """An immutable description of which weights the user asked for."""
-
-    weights: str | None = None          # an explicit checkpoint file
-    classes: str | None = None          # class names for it (else cls_classes.txt beside it)
-    offline: bool = False               # forbid any download
-    url: str = download.IMAGENET_URL    # where ImageNet weights come from (tests point it at 127.0.0.1)
-    device: str = "auto"
-    untrained: bool = False             # the user chose "Use untrained" explicitly
-
-    @property
-    def download_allowed(self) -> bool:
-        return not self.offline and os.environ.get("CONVSCOPE_OFFLINE", "") not in ("1", "true", "yes")
 
 
 @dataclass
@@ -108,6 +92,17 @@ def untrained_model(num_classes: int = 1000) -> nn.Module:
         return vgg16(num_classes=num_classes)
 
 
+_prepared_untrained: dict[str, nn.Module] = {}
+
+
+def shared_untrained(device: torch.device) -> nn.Module:
+    """The untrained model is the same every time (fixed seed, never modified): build it once per device."""
+    key = str(device)
+    if key not in _prepared_untrained:
+        _prepared_untrained[key] = prepare(untrained_model(), device)
+    return _prepared_untrained[key]
+
+
 def prepare(model: nn.Module, device: torch.device) -> nn.Module:
     """Eval mode, on the device; channels_last on CPU is markedly faster for VGG's convs."""
     model = model.eval().to(device)
@@ -140,10 +135,11 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
 
     notice = None
     if not request.untrained:
-        cached = download.cached_path(request.url)
+        url = request.url or download.IMAGENET_URL
+        cached = download.cached_path(url)
         if not cached.is_file() and request.download_allowed:
             try:
-                download.download_weights(request.url, cached, progress=progress, cancel=cancel)
+                download.download_weights(url, cached, progress=progress, cancel=cancel)
             except Cancelled:
                 notice = "ImageNet weights download cancelled; using the untrained model"
             except DownloadError as err:
@@ -154,5 +150,5 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
             state = checkpoint.read_state_dict(cached)
             return ModelBundle(prepare(model_from_state(state, str(cached)), device), ARCH, "imagenet",
                                str(cached), True, default_class_names(1000), device, aliases=aliases)
-    return ModelBundle(prepare(untrained_model(), device), ARCH, "untrained", None, False,
+    return ModelBundle(shared_untrained(device), ARCH, "untrained", None, False,
                        default_class_names(1000), device, notice=notice, aliases=aliases)

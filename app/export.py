@@ -1,0 +1,43 @@
+"""GUI exports: the composed figure, the grid or overlay image, raw activations — all written atomically."""
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtGui import QImage
+
+from widgets.atomic_write import atomic_target, write_bytes_atomic
+from widgets.figure import write_figure
+
+from .figure_data import figure_data, figure_title
+
+
+def export_figure(window, path) -> Path:
+    """The same figure ``convscope export`` writes, from what the window shows now."""
+    layer = window.current_layer()
+    info = window._model_info or {}
+    data = figure_data(
+        title=figure_title(window._image["path"], info.get("weights_text", "")),
+        photo=window._image["rgb"], rect=window._image["rect"], demo=window._demo, layer=layer,
+        predictions=window._predictions, pretrained=bool(info.get("pretrained")),
+        channel=window.grid.selected_channel(), colormap=window.grid.colormap(), alpha=window.overlay.alpha())
+    return write_figure(data, path)
+
+
+def save_qimage(image: QImage, path) -> Path:
+    """A QImage as PNG (encoded in memory first, so a failed write leaves nothing)."""
+    if Path(path).suffix.lower() != ".png":
+        raise ValueError(f"cannot write {path}: use a .png file name")
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if image.isNull() or not image.save(buffer, "PNG"):
+        raise ValueError("nothing to save: the image is empty")
+    return write_bytes_atomic(path, bytes(buffer.data()))
+
+
+def save_npy(array: np.ndarray, path) -> Path:
+    if Path(path).suffix.lower() != ".npy":
+        raise ValueError(f"cannot write {path}: use a .npy file name")
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+    return Path(path)

@@ -1,0 +1,68 @@
+"""Gather one analysis into the composed export figure, for the GUI and the headless CLI alike.
+
+Plain attribute access on engine results (no torch calls), so the GUI can use it
+on the UI thread with data the worker already sent.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from widgets.figure import FigureData, write_figure
+
+DEFAULT_FIGURE_LAYER = "features.28"   # conv5_3: the last conv, where objects show
+
+
+def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
+                channel: int | None = None, top: int = 8, colormap: str = "viridis", alpha: float = 0.6) -> FigureData:
+    """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions."""
+    data = layer.data
+    if data.ndim != 3:
+        raise ValueError(f"layer {layer.name} is a vector ({data.shape[0]} values); choose a convolutional layer for the figure")
+    order = np.argsort(-layer.means, kind="stable")[: max(1, top)]
+    tops = [(int(i), np.ascontiguousarray(data[i], dtype=np.float32), float(layer.means[i])) for i in order]
+    lo = float(min(t[1].min() for t in tops))
+    hi = float(max(t[1].max() for t in tops))
+    channel = layer.best_channel if channel is None else int(channel)
+    fmap = np.ascontiguousarray(data[channel], dtype=np.float32)
+    alias = f" ({layer.spec.alias})" if layer.spec.alias else ""
+    spec = demo.spec
+    detail = f"seed {spec.seed}" if spec.preset == "random" else spec.preset
+    return FigureData(
+        title=title, photo=np.ascontiguousarray(photo), demo_output=demo.rgb, demo_channels=demo.raw,
+        demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}", layer_name=f"{layer.name}{alias}",
+        top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
+        overlay_fmap=fmap, overlay_rect=tuple(rect), overlay_label=f"channel {channel} over the photo",
+        predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,
+        colormap=colormap, alpha=alpha)
+
+
+def figure_title(path: str, weights_text: str) -> str:
+    return f"{Path(path).name} — VGG16, weights: {weights_text}"
+
+
+def ensure_gui_application():
+    """A QGuiApplication for painting text and images; offscreen when no display is available."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if app is None:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and os.name == "posix" \
+                and not os.environ.get("QT_QPA_PLATFORM"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QGuiApplication(["convscope"])
+    return app
+
+
+def export_figure_headless(image_path, bundle, out: Path, *, layer: str | None, top: int, preprocess: str,
+                           overwrite: bool) -> Path:
+    """``convscope export``: analyse, then paint the same figure the GUI exports."""
+    from inference.analysis import AnalysisOptions, analyze
+
+    name = layer or DEFAULT_FIGURE_LAYER
+    result = analyze(image_path, bundle, AnalysisOptions(preprocess=preprocess, layers=frozenset([name])))
+    data = figure_data(title=figure_title(str(image_path), bundle.weights_text()), photo=result.image.rgb,
+                       rect=result.prepared.rect, demo=result.demo, layer=result.layers[name],
+                       predictions=result.predictions, pretrained=bundle.pretrained, top=top)
+    ensure_gui_application()
+    return write_figure(data, out, overwrite=overwrite)

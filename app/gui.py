@@ -1,0 +1,121 @@
+"""Start the desktop app: parse the GUI's command line, show the window, then load torch in the worker.
+
+``convscope [IMAGE] [--screenshot FILE [--layer NAME] [--channel N]]`` — the
+screenshot mode waits for the results, selects the layer and channel, saves a
+PNG of the window and exits, for the README's pictures and automated checks.
+"""
+import logging
+import os
+import sys
+
+from .options import OneLineParser, add_weight_options, weights_request
+
+
+def build_parser() -> OneLineParser:
+    p = OneLineParser(prog="convscope", description="ConvScope: see what every layer of VGG16 extracts. "
+                      "Also: convscope inspect|dump|export IMAGE (see convscope inspect --help).")
+    p.add_argument("image", nargs="?", help="an image to open (default: the bundled cat)")
+    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are shown, then exit")
+    p.add_argument("--layer", metavar="NAME", help="with --screenshot: the layer to select (name or alias)")
+    p.add_argument("--channel", type=int, metavar="N", help="with --screenshot: the channel to select")
+    p.add_argument("--size", metavar="WxH", default=None, help="with --screenshot: window size, e.g. 1480x940")
+    p.add_argument("--install-desktop", action="store_true", help="install a launcher entry and icon (Linux) and exit")
+    add_weight_options(p)
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"convscope: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_gui(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.install_desktop:
+        from .desktop import install_desktop_entry
+        try:
+            for path in install_desktop_entry():
+                print(f"wrote {path}")
+        except OSError as err:
+            return _fail(str(err))
+        return 0
+    if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+
+    from .logging_setup import install_logging
+    install_logging()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .resources import SAMPLE_CAT, app_icon
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("ConvScope")
+    app.setOrganizationName("ConvScope")
+    app.setDesktopFileName("convscope")
+    app.setWindowIcon(app_icon())
+    window = MainWindow(weights_request(args), preprocess=args.preprocess)
+    if args.size:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+            window.resize(w, h)
+        except ValueError:
+            return _fail(f"--size wants WxH, e.g. 1480x940, not {args.size!r}")
+    window.show()
+    image = args.image or str(SAMPLE_CAT)
+    exit_code = [0]
+    if args.screenshot:
+        _arm_screenshot(app, window, args, exit_code)
+    QTimer.singleShot(0, lambda: window.open_image(image))
+    app.exec()
+    return exit_code[0]
+
+
+def _arm_screenshot(app, window, args, exit_code) -> None:
+    from PySide6.QtCore import QTimer
+
+    def on_error(message: str) -> None:
+        if window._image is None:  # nothing to show at all: fail the command
+            print(f"convscope: error: {message}", file=sys.stderr)
+            exit_code[0] = 2
+            window.close()
+
+    def shoot(_path: str) -> None:
+        window.resultShown.disconnect(shoot)
+        try:
+            if args.layer:
+                from inference.aliases import resolve_layer_name
+                info = window._model_info
+                known = [layer["name"] for layer in info["layers"]]
+                aliases = {layer["name"]: layer["alias"] for layer in info["layers"] if layer["alias"]}
+                name = resolve_layer_name(args.layer, aliases, known)
+                if name is None:
+                    raise ValueError(f"no layer named {args.layer!r}")
+                window.tree.select_layer(name)
+                window.show_layer(name)
+            if args.channel is not None:
+                window.show_channel(args.channel)
+        except (ValueError, IndexError) as err:
+            print(f"convscope: error: {err}", file=sys.stderr)
+            exit_code[0] = 2
+            window.close()
+            return
+        QTimer.singleShot(300, save)
+
+    def save() -> None:
+        from .export import save_qimage
+        try:
+            save_qimage(window.grab().toImage(), args.screenshot)
+            print(f"wrote {args.screenshot}")
+        except (OSError, ValueError) as err:
+            print(f"convscope: error: {err}", file=sys.stderr)
+            exit_code[0] = 2
+        window.close()
+
+    window.resultShown.connect(shoot)
+    window.errorShown.connect(on_error)
