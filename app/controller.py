@@ -147,7 +147,10 @@ class Controller(QObject):
         self._thread.quit()
         done = self._thread.wait(timeout_ms)
         if not done:
-            log.warning("the inference thread did not stop within %d ms", timeout_ms)
+            # Something uninterruptible (an import, a stalled socket read) is running; destroying a
+            # running QThread would abort the process, so give it the socket timeout to finish.
+            log.warning("the inference thread did not stop within %d ms; waiting longer", timeout_ms)
+            done = self._thread.wait(35_000)
         return done
 
     def thread_running(self) -> bool:

@@ -46,8 +46,6 @@ def run_gui(argv: list[str]) -> int:
             and not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
-    from .logging_setup import install_logging
-    install_logging()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -60,6 +58,8 @@ def run_gui(argv: list[str]) -> int:
     app.setDesktopFileName("convscope")
     app.setWindowIcon(app_icon())
     window = MainWindow(weights_request(args), preprocess=args.preprocess)
+    from .logging_setup import install_excepthook
+    install_excepthook(window.show_error)
     if args.size:
         try:
             w, h = (int(v) for v in args.size.lower().split("x"))
@@ -71,6 +71,10 @@ def run_gui(argv: list[str]) -> int:
     exit_code = [0]
     if args.screenshot:
         _arm_screenshot(app, window, args, exit_code)
+    if os.environ.get("CONVSCOPE_TRACE_STARTUP"):
+        _trace_startup(window)
+    if os.environ.get("CONVSCOPE_AUTOCLOSE"):
+        _autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
     QTimer.singleShot(0, lambda: window.open_image(image))
     app.exec()
     return exit_code[0]
@@ -119,3 +123,45 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
 
     window.resultShown.connect(shoot)
     window.errorShown.connect(on_error)
+
+
+def _trace_startup(window) -> None:
+    """For bench/: print wall-clock times of the first paint and the first result, then quit."""
+    import json
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                print(json.dumps({"event": "first_paint", "t": time.time()}), flush=True)
+                obj.removeEventFilter(self)
+            return False
+
+    window._first_paint_filter = FirstPaint(window)
+    window.installEventFilter(window._first_paint_filter)
+
+    def on_result(_path):
+        print(json.dumps({"event": "first_result", "t": time.time()}), flush=True)
+        QTimer.singleShot(0, window.close)
+
+    window.resultShown.connect(on_result)
+
+
+def _autoclose(window, when: str) -> None:
+    """For shutdown tests: close the window at a chosen moment ("first-layer" or "download"),
+    printing the wall-clock time of the close so the caller can time the exit."""
+    import json
+    import time
+
+    from PySide6.QtCore import Qt, QTimer
+
+    def close(*_):
+        print(json.dumps({"event": "closing", "t": time.time()}), flush=True)
+        QTimer.singleShot(0, window.close)
+
+    if when == "first-layer":
+        window.controller.layerReady.connect(close, Qt.ConnectionType.SingleShotConnection)
+    elif when == "download":
+        window.controller.downloadProgress.connect(close, Qt.ConnectionType.SingleShotConnection)

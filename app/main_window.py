@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
 
     def download_imagenet(self) -> None:
         """Cached ImageNet weights, else a download (progress and Cancel in the status bar)."""
-        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False))
+        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False, fallback=False))
 
     def use_untrained(self) -> None:
         self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True))

@@ -52,7 +52,8 @@ class InferenceWorker(QObject):
             self.cancel_download = False
             self.modelLoading.emit(self._describe(request))
             bundle = load_model(request, progress=lambda done, total: self.downloadProgress.emit(done, total),
-                                cancel=lambda: self.cancel_download or self._analyses.closing)
+                                cancel=lambda: self.cancel_download or self._analyses.closing,
+                                abort=lambda: self._analyses.closing)
         except ConvScopeError as err:
             self.modelFailed.emit(str(err))
             return

@@ -115,11 +115,13 @@ def prepare(model: nn.Module, device: torch.device) -> nn.Module:
 
 def load_model(request: WeightsRequest = WeightsRequest(), *,
                progress: Callable[[int, int | None], None] | None = None,
-               cancel: Callable[[], bool] | None = None) -> ModelBundle:
+               cancel: Callable[[], bool] | None = None,
+               abort: Callable[[], bool] | None = None) -> ModelBundle:
     """Resolve the weights as the module docstring says and return a ready model.
 
     Raises WeightsError for a bad explicit checkpoint; a failed or cancelled
-    download falls back to the untrained model with a ``notice``.
+    download falls back to the untrained model with a ``notice``. ``abort()``
+    (the app is closing) skips that fallback: nothing more is built.
     """
     device = pick_device(request.device)
     aliases = ALIASES_BY_ARCH[ARCH]
@@ -141,10 +143,16 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
             try:
                 download.download_weights(url, cached, progress=progress, cancel=cancel)
             except Cancelled:
+                if not request.fallback or (abort is not None and abort()):
+                    raise
                 notice = "ImageNet weights download cancelled; using the untrained model"
             except DownloadError as err:
+                if not request.fallback:
+                    raise
                 notice = f"{err}; using the untrained model"
         elif not cached.is_file():
+            if not request.fallback:
+                raise DownloadError("offline: ImageNet weights are not in the cache and may not be downloaded")
             notice = "offline and no cached ImageNet weights; using the untrained model"
         if cached.is_file():
             state = checkpoint.read_state_dict(cached)

@@ -11,6 +11,7 @@ class WeightsRequest:
     url: str | None = None              # ImageNet weights URL; None = torchvision's (tests point it at 127.0.0.1)
     device: str = "auto"
     untrained: bool = False             # the user chose "Use untrained" explicitly
+    fallback: bool = True               # on a failed download use the untrained model (else raise, keep the current one)
 
     @property
     def download_allowed(self) -> bool:

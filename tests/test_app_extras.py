@@ -1,0 +1,127 @@
+"""The rest of the desktop app: paste, recent files, settings, CLI export, screenshot mode, desktop entry."""
+import configparser
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from gui_helpers import RESULT_TIMEOUT
+from main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def window(qtbot):
+    from app.main_window import MainWindow
+    from app.settings import settings
+
+    settings().clear()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
+    yield win
+    win.close()
+
+
+def test_paste_image_from_clipboard(window, qtbot):
+    img = QImage(64, 48, QImage.Format.Format_RGB32)
+    img.fill(0xFF3366CC)
+    QApplication.clipboard().setImage(img)
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT) as sig:
+        window.paste()
+    assert "convscope-paste-" in sig.args[0]
+    assert (window._image["width"], window._image["height"]) == (64, 48)
+    np.testing.assert_array_equal(window._image["rgb"][0, 0], [0x33, 0x66, 0xCC])
+
+
+def test_paste_path_text_and_recent_files(window, qtbot, tmp_path):
+    from app.settings import recent_files
+
+    p = tmp_path / "pasted.png"
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(p)
+    QApplication.clipboard().setText(str(p))
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.paste()
+    assert window._image["path"] == str(p)
+    assert recent_files(window.settings)[0] == str(p)
+    assert window.recent_menu.actions()[0].toolTip() == str(p)
+
+
+def test_settings_persist_colormap_and_layer(qtbot, cat_path):
+    from app.main_window import MainWindow
+    from app.settings import settings
+
+    settings().clear()
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.grid.set_colormap("inferno")
+    first.grid.set_normalization("layer")
+    first.show_layer("features.5")
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.grid.colormap() == "inferno" and second.grid.normalization() == "layer"
+    assert second._selected_layer == "features.5"
+    second.close()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_cli_export_writes_figure(capsys, cat_path, vgg_checkpoint, tmp_path, suffix):
+    out = tmp_path / f"fig{suffix}"
+    code = main(["export", str(cat_path), "--out", str(out), "--weights", str(vgg_checkpoint), "--layer", "conv4_3", "--top", "4"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    data = out.read_bytes()
+    if suffix == ".png":
+        with Image.open(out) as im:
+            im.verify()
+    elif suffix == ".svg":
+        root = ET.fromstring(data)
+        assert root.tag.endswith("svg") and b"features.21" in data and b"dog" in data
+    else:
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+
+
+def test_cli_export_refuses_vector_layer_and_overwrite(capsys, cat_path, tmp_path):
+    out = tmp_path / "fig.png"
+    assert main(["export", str(cat_path), "--out", str(out), "--layer", "fc7", "--offline"]) == 2
+    assert "vector" in capsys.readouterr().err and not out.exists()
+    out.write_bytes(b"old")
+    assert main(["export", str(cat_path), "--out", str(out), "--offline"]) == 2
+    assert out.read_bytes() == b"old"
+
+
+def test_screenshot_mode_subprocess(tmp_path, cat_path):
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), str(cat_path), "--offline", "--screenshot", str(shot),
+                           "--layer", "conv5_3", "--channel", "7", "--size", "1400x900"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(shot) as im:
+        assert im.size[0] >= 1000 and im.size[1] >= 600
+        assert np.asarray(im.convert("L")).std() > 20  # not a blank window
+
+
+def test_install_desktop_entry(tmp_path, monkeypatch):
+    from app.desktop import install_desktop_entry
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    written = install_desktop_entry()
+    entry = tmp_path / "applications" / "convscope.desktop"
+    assert entry in written
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(entry)
+    section = cfg["Desktop Entry"]
+    assert section["Exec"].endswith("%f") and section["Icon"] == "convscope" and "image/png" in section["MimeType"]
+    assert (tmp_path / "icons/hicolor/256x256/apps/convscope.png").is_file()
+    assert (tmp_path / "icons/hicolor/scalable/apps/convscope.svg").is_file()
