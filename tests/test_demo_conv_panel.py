@@ -63,8 +63,11 @@ def test_set_result_shows_pictures_and_numbers(panel, demo_data):
     assert shown.width() / shown.height() == pytest.approx(120 / 80, rel=0.05)
 
     block0, block2 = panel.kernel_labels[0].text(), panel.kernel_labels[2].text()
-    assert f"{w[0, 0, 1, 0]:.3f}" == "-2.000" and "-2.000" in block0
-    assert f"{w[2, 2, 0, 0]:.3f}" in block2 and f"{b[2]:.3f}" in block2
+    assert f"{w[0, 0, 1, 0]:.2f}" == "-2.00" and "-2.00" in block0  # 2 decimals in the compact table
+    assert f"{w[2, 2, 0, 0]:.2f}" in block2 and f"{b[2]:.2f}" in block2
+    # the tooltip has the exact numbers
+    tip = panel.kernel_labels[2].toolTip()
+    assert f"{w[2, 2, 0, 0]:.4f}" in tip and f"{b[2]:.4f}" in tip
     assert panel.note_label.text() == "computed at 120×80" and panel.note_label.isVisibleTo(panel)
     assert panel.preset_combo.currentText() == "sobel_x"
 
@@ -165,3 +168,95 @@ def test_choosing_custom_in_combo_opens_editor_and_cancel_reverts(panel, demo_da
         panel.kernel_dialog.accept()
     assert blocker.args[0]["preset"] == "custom"
     assert np.allclose(np.array(blocker.args[0]["weight"]), w, atol=5e-4)
+
+
+def _strip_rect(panel):
+    """The picture strip's rectangle in the scrolled body's coordinates."""
+    return panel.pictures.geometry().translated(panel.pictures.parentWidget().pos())
+
+
+def _resize(qtbot, panel, width, height):
+    """Resize, then wait until the layout stops changing (two equal looks in a row)."""
+    panel.resize(width, height)
+    last = [None]
+
+    def settled():
+        look = (panel.scroll.size(), panel._body.size(), panel.pictures.geometry(), panel.kernel_view.geometry(),
+                panel.output_view.pixmap().size(), panel.scroll.verticalScrollBar().isVisible())
+        same, last[0] = look == last[0], look
+        return same and panel.scroll.size() == panel.size()
+
+    qtbot.waitUntil(settled, timeout=2000)
+
+
+def test_fits_a_short_bottom_dock_with_kernel_right_of_pictures(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=1, preset="random")
+    assert panel.minimumSizeHint().height() <= 200  # the user can make the dock short
+    _resize(qtbot, panel, 1150, 250)
+    assert panel.kernel_beside_pictures()
+    assert panel.kernel_view.geometry().left() > _strip_rect(panel).right() > 500  # one row
+    assert not panel.scroll.verticalScrollBar().isVisible()
+    assert panel.kernel_view.geometry().bottom() < 250
+    assert panel.captions[4].geometry().bottom() <= panel.pictures.height()  # captions not clipped
+    views = [v.geometry() for v in panel.views]
+    assert all(a.right() < b.left() for a, b in zip(views, views[1:]))  # side by side, no overlap
+
+
+def test_pictures_grow_with_the_dock_height(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=1, preset="random")
+    heights = []
+    for h in (190, 320):
+        _resize(qtbot, panel, 1600, h)
+        assert panel.kernel_beside_pictures()
+        shown = panel.output_view.pixmap()
+        assert shown.width() / shown.height() == pytest.approx(120 / 80, rel=0.05)
+        heights.append(shown.height())
+    assert heights[1] > heights[0] * 1.3
+
+
+def test_narrow_panel_puts_kernel_below_and_scrolls(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=1, preset="random")
+    _resize(qtbot, panel, 620, 250)
+    assert not panel.kernel_beside_pictures()
+    assert panel.kernel_view.y() > _strip_rect(panel).bottom()
+    assert panel.scroll.verticalScrollBar().isVisible()
+    assert panel.minimumSizeHint().height() <= 200  # scrolling, not a tall minimum
+    assert panel.output_view.pixmap().width() >= 0.9 * panel.output_view.width()  # pictures fill the width
+    _resize(qtbot, panel, 1150, 250)
+    assert panel.kernel_beside_pictures() and not panel.scroll.verticalScrollBar().isVisible()
+
+
+def test_tall_dock_puts_kernel_below_for_bigger_pictures(panel, demo_data, qtbot):
+    rgb, out_rgb, channels, w, b = demo_data
+    panel.set_result(rgb, out_rgb, channels, w, b, seed=1, preset="random")
+    _resize(qtbot, panel, 1150, 250)
+    short = panel.output_view.pixmap().width()
+    _resize(qtbot, panel, 1150, 480)
+    assert not panel.kernel_beside_pictures()
+    assert panel.kernel_view.y() > _strip_rect(panel).bottom()
+    assert panel.output_view.pixmap().width() > 1.3 * short
+    assert not panel.scroll.verticalScrollBar().isVisible()  # "below" only when it fits
+    assert panel.kernel_view.geometry().bottom() < 480
+
+
+def test_kernel_blocks_line_up(panel):
+    """Blocks with and without minus signs get the same column widths."""
+    w = np.zeros((3, 3, 3, 3), np.float32)
+    w[0] = -0.5  # every number of block 0 has a minus sign
+    w[2] = 0.25  # none in block 2
+    panel.set_result(np.zeros((8, 12, 3), np.uint8), np.zeros((8, 12, 3), np.uint8), np.zeros((3, 8, 12)),
+                     w, np.array([-0.5, 0.0, 0.25], np.float32), seed=0, preset="custom")
+    widths = [label.sizeHint().width() for label in panel.kernel_labels]
+    assert widths[0] == widths[1] == widths[2]
+
+
+def test_busy_label_does_not_change_the_layout_threshold(panel):
+    before = panel._pictures_min_width()
+    panel.set_busy(True)
+    assert panel.busy_label.isVisibleTo(panel)
+    assert panel._pictures_min_width() == before
+    panel.set_busy(False)
+    assert not panel.busy_label.isVisibleTo(panel)
