@@ -57,7 +57,8 @@ def run_gui(argv: list[str]) -> int:
     app.setOrganizationName("ConvScope")
     app.setDesktopFileName("convscope")
     app.setWindowIcon(app_icon())
-    window = MainWindow(weights_request(args), preprocess=args.preprocess)
+    # A screenshot uses the default layout, so pictures are repeatable whatever the user last did.
+    window = MainWindow(weights_request(args), preprocess=args.preprocess, restore_layout=not args.screenshot)
     from .logging_setup import install_excepthook
     install_excepthook(window.show_error)
     if args.size:

@@ -31,6 +31,7 @@ log = logging.getLogger("convscope.window")
 
 DEMO_PRESETS = ["random", "identity", "sobel_x", "sobel_y", "laplacian", "gaussian_blur", "sharpen", "emboss", "custom"]
 DEFAULT_LAYER = "features.0"
+LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not restored
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
 
 
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)
 
     def __init__(self, weights_request: WeightsRequest | None = None, preprocess: str = "imagenet",
-                 controller: Controller | None = None):
+                 controller: Controller | None = None, restore_layout: bool = True):
         super().__init__()
         self.setWindowTitle("ConvScope")
         self.setWindowIcon(app_icon())
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._demo = None
         self._selected_layer = str(self.settings.value("layer", DEFAULT_LAYER))
         self._busy_path: str | None = None
+        self._restore_layout = restore_layout
 
         self._build_views()
         self._build_docks()
@@ -192,7 +194,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         s = self.settings
-        geometry = s.value("geometry")
+        geometry = s.value("geometry") if self._restore_layout else None
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
@@ -201,9 +203,9 @@ class MainWindow(QMainWindow):
             w, h = (1480, 940) if avail is None else (min(1480, int(avail.width() * 0.92)), min(940, int(avail.height() * 0.9)))
             self.resize(w, h)
             self._size_docks_on_show = True
-        state = s.value("windowState")
+        state = s.value("windowState") if self._restore_layout else None
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         for key, setter in (("colormap", self.grid.set_colormap), ("normalization", self.grid.set_normalization),
                             ("sort", self.grid.set_sort), ("overlayColormap", self.overlay.set_colormap)):
             value = s.value(key)
@@ -452,7 +454,8 @@ class MainWindow(QMainWindow):
         if self.grid.selected_channel() != index:
             self.grid.select_channel(index)
         fmap = layer.data[index]
-        self.overlay.set_channel(fmap, self._image["rect"], f"{self._title(layer)} · channel {index}")
+        self.overlay.set_channel(fmap, self._image["rect"],
+                                 f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}")
 
     def current_layer(self):
         return self._layers.get(self._selected_layer)
@@ -552,12 +555,15 @@ class MainWindow(QMainWindow):
             self._size_docks()
 
     def _size_docks(self) -> None:
-        self.resizeDocks([self.tree_dock, self.pred_dock], [330, 340], Qt.Orientation.Horizontal)
+        # All four tree columns when the window is wide enough; the rest goes to the grid and overlay.
+        wide = self.width() >= 1550
+        self.resizeDocks([self.tree_dock, self.pred_dock], [530 if wide else 300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.demo_dock], [260], Qt.Orientation.Vertical)
 
     def closeEvent(self, event) -> None:
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        if self._restore_layout:
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
         self.controller.shutdown()
         super().closeEvent(event)

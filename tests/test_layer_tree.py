@@ -33,7 +33,8 @@ def test_structure_and_columns(tree):
     assert tree.topLevelItemCount() == 1
     root = tree.topLevelItem(0)
     assert root.text(COL_LAYER).startswith("VGG16")
-    assert root.text(COL_PARAMS) == f"{sum(l['params'] for l in LAYERS):,}"
+    total = sum(l['params'] for l in LAYERS)
+    assert root.text(COL_PARAMS) == f"{total / 1e6:.1f} M" and root.toolTip(COL_PARAMS) == f"{total:,} parameters"
     groups = [root.child(i) for i in range(root.childCount())]
     assert [g.text(COL_LAYER).split()[0] for g in groups] == ["features", "avgpool", "classifier"]
     features, avgpool, classifier = groups
@@ -45,8 +46,9 @@ def test_structure_and_columns(tree):
     conv = features.child(0)
     assert conv.text(COL_LAYER) == "features.0  conv1_1"
     assert conv.text(COL_TYPE) == "Conv2d"
-    assert conv.text(COL_PARAMS) == "1,792"
-    assert classifier.child(0).text(COL_PARAMS) == "102,764,544"
+    assert conv.text(COL_PARAMS) == "1.8 k" and conv.toolTip(COL_PARAMS) == "1,792 parameters"
+    assert classifier.child(0).text(COL_PARAMS) == "102.8 M"
+    assert classifier.child(0).toolTip(COL_PARAMS) == "102,764,544 parameters"
     assert classifier.child(1).text(COL_LAYER) == "classifier.1"
     assert tree.layer_names() == [l["name"] for l in LAYERS]
 

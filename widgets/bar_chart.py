@@ -139,7 +139,7 @@ class BarChart(QWidget):
         self._in_layout = True
         try:
             vb = self._plot.getViewBox()
-            for _ in range(3):   # grow the head-room until the highest label fits
+            for _ in range(8):   # grow the head-room until the highest label fits
                 top = self._place_labels(vb)
                 frame = vb.sceneBoundingRect()
                 if top >= frame.top() + 2:

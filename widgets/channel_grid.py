@@ -278,13 +278,15 @@ class ChannelGrid(QWidget):
         self._norm_combo.currentIndexChanged.connect(self._on_norm_combo)
         self._sort_combo.currentIndexChanged.connect(self._on_sort_combo)
 
+        # The caption gets a row of its own: squeezed beside the combos it was unreadable.
         bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        bar.setContentsMargins(4, 0, 4, 2)
         bar.setSpacing(6)
-        bar.addWidget(self._caption, 1)
         for text, combo in (("Colormap", self._cmap_combo), ("Scale", self._norm_combo), ("Sort", self._sort_combo)):
             bar.addWidget(QLabel(text))
             bar.addWidget(combo)
+        bar.addStretch(1)
+        self._caption.setContentsMargins(4, 2, 4, 0)
 
         self._hint = QLabel(EMPTY_HINT)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -309,6 +311,7 @@ class ChannelGrid(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self._caption)
         layout.addLayout(bar)
         layout.addWidget(self._stack, 1)
 

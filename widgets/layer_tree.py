@@ -20,6 +20,16 @@ from PySide6.QtWidgets import (
 )
 
 COL_LAYER, COL_TYPE, COL_OUTPUT, COL_PARAMS = range(4)
+
+
+def compact_count(n: int) -> str:
+    """1792 → '1.8 k', 102764544 → '102.8 M': the column stays narrow; the tooltip has the exact count."""
+    if n < 1000:
+        return str(n)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return str(n)
 HEADERS = ["Layer", "Type", "Output", "Params"]
 PENDING_TEXT = "pending…"
 
@@ -198,7 +208,8 @@ class LayerTree(QTreeWidget):
         item.setData(COL_LAYER, SUFFIX_ROLE, suffix or None)
 
     def _set_params(self, item: QTreeWidgetItem, params: int) -> None:
-        item.setText(COL_PARAMS, f"{params:,}")
+        item.setText(COL_PARAMS, compact_count(params))
+        item.setToolTip(COL_PARAMS, f"{params:,} parameters")
         item.setTextAlignment(COL_PARAMS, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if params == 0:
             item.setForeground(COL_PARAMS, QBrush(muted_colour(self.palette())))

@@ -104,12 +104,20 @@ class OverlayView(QWidget):
         self._combo.addItems(COLORMAP_NAMES)
         self._combo.setCurrentText(self._cmap)
         self._combo.currentTextChanged.connect(self.set_colormap)
-        self._native_box = QCheckBox("Channel alone (native)")
+        self._native_box = QCheckBox("Native")
         self._native_box.setToolTip("Show the feature map alone, one square per activation, without the photo")
         self._native_box.toggled.connect(self.set_native)
 
+        # Which channel is shown, in a row level with the grid's caption.
+        self._title = QLabel("No channel selected")
+        font = self._title.font()
+        font.setBold(True)
+        self._title.setFont(font)
+        self._title.setContentsMargins(4, 2, 4, 0)
+        self._title.setMinimumWidth(10)
+
         controls = QHBoxLayout()
-        controls.setContentsMargins(4, 2, 4, 2)
+        controls.setContentsMargins(4, 0, 4, 2)
         controls.setSpacing(6)
         controls.addWidget(QLabel("Opacity"))
         controls.addWidget(self._slider, 1)
@@ -123,6 +131,7 @@ class OverlayView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._title)
         layout.setSpacing(2)
         layout.addLayout(controls)
         layout.addWidget(self._gl, 1)
@@ -159,6 +168,8 @@ class OverlayView(QWidget):
         if hi <= lo:
             hi = lo + 1.0      # flat channel: everything at the bottom colour, as colorize does
         self._fmap, self._rect, self._label, self._levels = fmap, (rx, ry, rw, rh), str(label), (lo, hi)
+        self._title.setText(self._label)
+        self._title.setToolTip(self._label)
         self._up = None
         self._show_heat()
 
@@ -167,6 +178,7 @@ class OverlayView(QWidget):
         self._fmap = None
         self._up = None
         self._native_shape = None
+        self._title.setText("No channel selected")
         self._heat_item.clear()
         self._heat_item.setVisible(False)
 

@@ -1,0 +1,69 @@
+"""`make soak`: a long session. 200 images in a row must not grow memory or Qt objects, nor stall the UI.
+
+Marked ``soak`` (excluded from ``make test``); `.ci/run` runs it when it fits its time box.
+"""
+import gc
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication
+
+from gui_helpers import RESULT_TIMEOUT
+from test_reliability import Heartbeat
+
+pytestmark = pytest.mark.soak
+
+N_IMAGES = 200
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def qobject_count(window) -> int:
+    return len(window.findChildren(QObject)) + len(QApplication.allWidgets())
+
+
+def test_two_hundred_images(qtbot, tmp_path):
+    from app.main_window import MainWindow
+    from app.settings import settings
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(20):  # 20 distinct photos, cycled: each request is a fresh load and analysis
+        arr = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
+        p = tmp_path / f"img{i}.png"
+        Image.fromarray(arr).resize((640, 480), Image.BILINEAR).save(p)
+        paths.append(p)
+
+    settings().clear()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
+    layers = ["features.0", "features.28", "classifier.6", "features.10"]
+    rss, objects, stalls = [], [], []
+    for i in range(N_IMAGES):
+        with Heartbeat() as beat:
+            with qtbot.waitSignal(win.resultShown, timeout=RESULT_TIMEOUT):
+                win.open_image(str(paths[i % len(paths)]))
+            win.show_layer(layers[i % len(layers)])  # browse as a user would
+        stalls.append(beat.worst)
+        if i in (9, N_IMAGES - 1):
+            gc.collect()
+            qtbot.wait(20)
+            rss.append(rss_mb())
+            objects.append(qobject_count(win))
+    win.close()
+    growth = rss[1] - rss[0]
+    print(f"\nRSS after 10 images {rss[0]:.0f} MB, after {N_IMAGES}: {rss[1]:.0f} MB (growth {growth:.1f} MB); "
+          f"QObjects {objects[0]} → {objects[1]}; worst UI gap {max(stalls) * 1000:.0f} ms, "
+          f"median per-image worst {np.median(stalls) * 1000:.0f} ms")
+    assert growth <= 50, f"RSS grew by {growth:.1f} MB over {N_IMAGES} images"
+    assert objects[1] <= objects[0], f"QObjects grew from {objects[0]} to {objects[1]}"
+    assert max(stalls) <= 0.050, f"the UI stalled {max(stalls) * 1000:.0f} ms"
