@@ -1,0 +1,107 @@
+"""UI stall: a 5 ms QTimer heartbeat on the UI thread of a real offscreen MainWindow.
+
+(a) while full inferences of the cat run (the window renders the selected layer
+as it arrives and marks the tree for every layer); (b) while each of the 39
+layers is shown in turn with ``window.show_layer(name)``, events processed in
+between. Reports the worst gap between heartbeats (budget 50 ms) and the 99th
+percentile. The first analysis (warm-up) is not measured.
+"""
+import sys
+import time
+
+from common import SAMPLE_CAT, emit, finish, note, percentile, qt_app, wait_until
+
+HEARTBEAT_MS = 5
+BUDGET_MS = 50.0
+INFERENCE_RUNS = 3
+SWITCH_PAUSE_MS = 30   # event processing between two layer switches
+
+
+class Heartbeat:
+    """Timestamps of a precise 5 ms timer firing on the UI thread."""
+
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.stamps: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(HEARTBEAT_MS)
+        self.timer.timeout.connect(lambda: self.stamps.append(time.perf_counter()))
+
+    def start(self):
+        self.stamps = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        self.stamps.append(time.perf_counter())
+        return [(b - a) * 1e3 for a, b in zip(self.stamps, self.stamps[1:])]
+
+
+def open_window():
+    from app.main_window import MainWindow
+    from app.settings import settings
+
+    settings().clear()
+    win = MainWindow()
+    win.resize(1400, 900)
+    win.show()
+    if not wait_until(lambda: win._model_info is not None, 180):
+        raise RuntimeError("the model did not load")
+    return win
+
+
+def analyse(win, path=str(SAMPLE_CAT)) -> None:
+    done = []
+    win.resultShown.connect(done.append)
+    win.errorShown.connect(done.append)
+    win.open_image(path)
+    ok = wait_until(lambda: bool(done), 120, step_ms=1)
+    win.resultShown.disconnect(done.append)
+    win.errorShown.disconnect(done.append)
+    if not ok or win._image is None or len(win._layers) != len(win._model_info["layers"]):
+        raise RuntimeError(f"the analysis did not complete: {done}")
+
+
+def main() -> list[dict]:
+    qt_app()
+    win = open_window()
+    beat = Heartbeat()
+    try:
+        analyse(win)  # warm-up
+        gaps_inf: list[float] = []
+        worst_runs = []
+        for _ in range(INFERENCE_RUNS):
+            win.show_layer("features.0")
+            beat.start()
+            analyse(win)
+            gaps = beat.stop()
+            worst_runs.append(max(gaps))
+            gaps_inf += gaps
+        note(f"inference: worst gap per run ms {[round(g, 1) for g in worst_runs]}, beats {len(gaps_inf)}")
+
+        names = [layer["name"] for layer in win._model_info["layers"]]
+        per_layer: dict[str, float] = {}
+        beat.start()
+        for name in names:
+            n0 = len(beat.stamps)
+            win.show_layer(name)
+            wait_until(lambda: False, SWITCH_PAUSE_MS / 1e3, step_ms=1)
+            stamps = beat.stamps[n0 - 1:]
+            per_layer[name] = max((b - a) * 1e3 for a, b in zip(stamps, stamps[1:]))
+        gaps_sw = beat.stop()
+        slow = sorted(per_layer.items(), key=lambda kv: -kv[1])[:5]
+        note(f"layer switching: slowest layers (worst gap ms) {[(k, round(v, 1)) for k, v in slow]}")
+    finally:
+        win.close()
+    return [
+        emit("ui_stall.inference.worst_gap", max(gaps_inf), "ms", budget=BUDGET_MS),
+        emit("ui_stall.inference.p99_gap", percentile(gaps_inf, 99), "ms"),
+        emit("ui_stall.show_layers.worst_gap", max(gaps_sw), "ms", budget=BUDGET_MS),
+        emit("ui_stall.show_layers.p99_gap", percentile(gaps_sw, 99), "ms"),
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(finish(main()))
