@@ -42,8 +42,12 @@ def run_gui(argv: list[str]) -> int:
         except OSError as err:
             return _fail(str(err))
         return 0
-    if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux"):
+    headless = sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
+        and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM")
+    if headless:
+        if not args.screenshot:
+            return _fail("no display to open the window on (DISPLAY is not set); "
+                         "use 'convscope inspect IMAGE' or 'convscope export IMAGE --out fig.png' instead")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
     from PySide6.QtCore import QTimer
@@ -133,18 +137,24 @@ def _trace_startup(window) -> None:
 
     from PySide6.QtCore import QEvent, QObject, QTimer
 
+    def say(event: str) -> None:
+        try:
+            print(json.dumps({"event": event, "t": time.time()}), flush=True)
+        except OSError:  # nobody is listening any more: stop rather than loop
+            QTimer.singleShot(0, window.close)
+
     class FirstPaint(QObject):
         def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Paint:
-                print(json.dumps({"event": "first_paint", "t": time.time()}), flush=True)
                 obj.removeEventFilter(self)
+                say("first_paint")
             return False
 
     window._first_paint_filter = FirstPaint(window)
     window.installEventFilter(window._first_paint_filter)
 
     def on_result(_path):
-        print(json.dumps({"event": "first_result", "t": time.time()}), flush=True)
+        say("first_result")
         QTimer.singleShot(0, window.close)
 
     window.resultShown.connect(on_result)

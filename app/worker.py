@@ -10,6 +10,8 @@ The engine (and torch) is imported lazily on this thread, so the window can
 paint before torch has even been imported.
 """
 import logging
+import os
+import threading
 import time
 import traceback
 
@@ -45,6 +47,7 @@ class InferenceWorker(QObject):
     @Slot(object)
     def load_model(self, request) -> None:
         """Resolve and load weights (maybe downloading); on failure keep the current model."""
+        self._yield_to_ui()
         try:
             from inference.errors import ConvScopeError
             from inference.model import load_model
@@ -63,6 +66,19 @@ class InferenceWorker(QObject):
             return
         self._bundle = bundle
         self.modelReady.emit(self._model_info(bundle))
+
+    _niced = False
+
+    def _yield_to_ui(self) -> None:
+        """Lower this thread's priority before torch starts its worker threads (they inherit it):
+        on two cores the UI thread must win when both want the CPU, or the window stutters."""
+        if self._niced or not hasattr(os, "setpriority"):
+            return
+        self._niced = True
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
     @staticmethod
     def _describe(request) -> str:

@@ -5,7 +5,9 @@ handed out through callbacks the moment they exist (photo, demo conv, each
 layer, predictions), so a worker can forward them as signals while the pass is
 still running, and the CLI can simply collect them.
 """
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,6 +49,19 @@ def _noop(*_):
     pass
 
 
+_locks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def forward_lock(model) -> threading.Lock:
+    """One capture at a time per model: hooks and the in-place switch are per model, not per thread."""
+    with _locks_guard:
+        lock = _locks.get(model)
+        if lock is None:
+            lock = _locks[model] = threading.Lock()
+        return lock
+
+
 def layer_specs(bundle: ModelBundle) -> list[LayerSpec]:
     return describe_layers(bundle.model, bundle.aliases)
 
@@ -58,7 +73,7 @@ def forward(bundle: ModelBundle, prepared: Prepared, specs: list[LayerSpec],
     x = prepared.tensor.unsqueeze(0).to(bundle.device)
     if bundle.device.type == "cpu":
         x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), ActivationCapture(bundle.model, specs, on_layer, cancel, only):
+    with forward_lock(bundle.model), torch.no_grad(), ActivationCapture(bundle.model, specs, on_layer, cancel, only):
         logits = bundle.model(x)
     return logits[0].float().cpu()
 

@@ -1,13 +1,26 @@
 """Record what every leaf module of a network computes, layer by layer, as it runs.
 
 Model-agnostic: hooks go on every leaf of ``named_modules()``; names come from
-the module tree, aliases from an optional table. Each output is copied into a
-fresh float32 array the moment its module finishes, which matters
-twice: VGG's ReLUs work in place (without the copy a conv would show its
-post-ReLU values), and views get arrays the engine never touches again. Results are streamed to a callback so a GUI can fill in while the pass runs.
+the module tree, aliases from an optional table. Results stream to a callback
+in forward order, so a GUI can fill in while the pass runs.
+
+Copying 110 MB of VGG activations would cost a fifth of the forward pass, so
+outputs are handed out without a copy, and two things keep them intact:
+
+- in-place modules (VGG's ``ReLU(inplace=True)``) run out of place while
+  capturing, so a conv's output keeps its negative values;
+- in-place *functional* ops inside a module's forward (``out += identity`` in a
+  ResNet block) cannot be switched off, so the first pass over a model clones
+  every output and uses PyTorch's tensor version counters to learn which
+  outputs are later modified; from then on exactly those are cloned.
+
+Per-channel statistics are computed lazily, by whoever first asks (the layer
+on screen, or the CLI's report), not for all 39 layers on every pass.
 """
 import time
+import weakref
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -28,15 +41,12 @@ class LayerSpec:
     group: str           # first component of the name ("features", "avgpool", "classifier")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerOutput:
-    """One layer's output for one image, batch dimension removed."""
+    """One layer's output for one image, batch dimension removed (a read-only float32 array)."""
 
     spec: LayerSpec
-    data: np.ndarray                  # float32 [C, H, W] or [N]
-    means: np.ndarray | None          # float32 [C] for maps, None for vectors
-    maxs: np.ndarray | None
-    fracs: np.ndarray | None          # fraction of values > 0 per channel
+    data: np.ndarray                  # float32 [C, H, W] (any strides) or [N]
     index: int                        # position in forward order
     seconds: float                    # time since the pass started
 
@@ -48,6 +58,24 @@ class LayerOutput:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
 
+    @cached_property
+    def _stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        return channel_stats(self.data) if self.data.ndim == 3 else None
+
+    @property
+    def means(self) -> np.ndarray | None:
+        """Per-channel mean (None for vectors)."""
+        return None if self._stats is None else self._stats[0]
+
+    @property
+    def maxs(self) -> np.ndarray | None:
+        return None if self._stats is None else self._stats[1]
+
+    @property
+    def fracs(self) -> np.ndarray | None:
+        """Per-channel fraction of values > 0."""
+        return None if self._stats is None else self._stats[2]
+
     @property
     def best_channel(self) -> int | None:
         """The channel with the highest mean: the write-up's rule for what to overlay."""
@@ -56,6 +84,17 @@ class LayerOutput:
     @property
     def best_mean(self) -> float | None:
         return None if self.means is None else float(self.means[self.best_channel])
+
+
+def channel_stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel mean, max and fraction > 0 of a [C, H, W] array, in float32."""
+    c = data.shape[0]
+    hwc = data.transpose(1, 2, 0)
+    rows = hwc.reshape(-1, c) if hwc.flags.c_contiguous else data.reshape(c, -1).T  # no copy either way
+    means = rows.mean(axis=0, dtype=np.float64)
+    maxs = rows.max(axis=0)
+    fracs = np.count_nonzero(rows > 0, axis=0) / rows.shape[0]
+    return means.astype(np.float32), maxs.astype(np.float32), fracs.astype(np.float32)
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -72,36 +111,20 @@ def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None) -> 
     ]
 
 
-def channel_stats(out: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-channel mean, max and fraction > 0 of a [C, H, W] tensor (computed by torch, threaded)."""
-    c = out.shape[0]
-    hwc = out.permute(1, 2, 0)
-    if hwc.is_contiguous():  # channels_last: reduce over the rows of an [H*W, C] view, no copy
-        rows = hwc.reshape(-1, c)
-        stats = torch.stack([rows.mean(0), rows.amax(0), (rows > 0).sum(0, dtype=torch.float32) / rows.shape[0]])
-    else:
-        stats = torch.stack([out.mean(dim=(1, 2)), out.amax(dim=(1, 2)),
-                             (out > 0).sum(dim=(1, 2), dtype=torch.float32) / (out.shape[1] * out.shape[2])])
-    stats = stats.float().cpu().numpy()
-    return stats[0], stats[1], stats[2]
+# What each model taught us: the names whose outputs an in-place functional op modifies later.
+_MUST_COPY: "weakref.WeakKeyDictionary[nn.Module, frozenset[str]]" = weakref.WeakKeyDictionary()
 
 
-def snapshot(spec: LayerSpec, output: torch.Tensor, index: int, seconds: float) -> LayerOutput:
-    """Copy a module's batch-1 output into numpy before anything (an in-place ReLU) can change it.
-
-    The copy keeps the tensor's memory layout: a channels_last map becomes a
-    [C, H, W] array with channel-minor strides (a plain memcpy; transposing 114 MB
-    of VGG activations would cost more than the forward pass). Views read a
-    channel at a time, which numpy handles with any strides.
-    """
-    out = output.detach()[0].to(device="cpu", dtype=torch.float32, copy=True)
-    if out.dim() == 3:
-        means, maxs, fracs = channel_stats(out)
-    else:
-        means = maxs = fracs = None
+def to_numpy(output: torch.Tensor, copy: bool) -> np.ndarray:
+    """A module's batch-1 output as a read-only float32 array (a view unless ``copy`` or a device move)."""
+    out = output.detach()[0]
+    if out.device.type != "cpu" or out.dtype != torch.float32:
+        out = out.to(device="cpu", dtype=torch.float32)
+    elif copy:
+        out = out.clone()
     data = out.numpy()
     data.setflags(write=False)
-    return LayerOutput(spec, data, means, maxs, fracs, index, seconds)
+    return data
 
 
 class ActivationCapture:
@@ -109,6 +132,8 @@ class ActivationCapture:
 
     ``cancel()`` is polled after every layer; when it returns True the pass is
     aborted with :class:`Cancelled` (a newer request superseded this one).
+    Run the forward under ``torch.no_grad()`` (not inference_mode, whose
+    tensors have no version counter).
     """
 
     def __init__(self, model: nn.Module, specs: list[LayerSpec], on_layer: Callable[[LayerOutput], None],
@@ -119,23 +144,36 @@ class ActivationCapture:
         self._cancel = cancel
         self._only = only
         self._handles = []
+        self._inplace: list[nn.Module] = []
+        self._watch: list[tuple[str, torch.Tensor, int]] = []
+        self._learning = model not in _MUST_COPY
+        self._must_copy = _MUST_COPY.get(model, frozenset())
         self._count = 0
         self._t0 = 0.0
 
     def __enter__(self):
         self._t0 = time.perf_counter()
-        self._count = 0
         for name, module in leaf_modules(self._model):
+            if getattr(module, "inplace", False) is True:
+                module.inplace = False
+                self._inplace.append(module)
             if name in self._specs and (self._only is None or name in self._only):
                 self._handles.append(module.register_forward_hook(self._hook(self._specs[name])))
             elif self._cancel is not None:
                 self._handles.append(module.register_forward_hook(self._check_cancel))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         for h in self._handles:
             h.remove()
         self._handles.clear()
+        for module in self._inplace:
+            module.inplace = True
+        self._inplace.clear()
+        if exc_type is None and self._learning:
+            # Outputs whose version moved were modified in place after their module ran.
+            _MUST_COPY[self._model] = frozenset(n for n, t, v in self._watch if t._version != v)
+        self._watch.clear()
         return False
 
     def _check_cancel(self, module, inputs, output):
@@ -145,7 +183,10 @@ class ActivationCapture:
     def _hook(self, spec: LayerSpec):
         def hook(module, inputs, output):
             if isinstance(output, torch.Tensor):
-                self._on_layer(snapshot(spec, output, self._count, time.perf_counter() - self._t0))
+                if self._learning:
+                    self._watch.append((spec.name, output, output._version))
+                data = to_numpy(output, copy=self._learning or spec.name in self._must_copy)
+                self._on_layer(LayerOutput(spec, data, self._count, time.perf_counter() - self._t0))
                 self._count += 1
             self._check_cancel(module, inputs, output)
         return hook

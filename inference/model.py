@@ -15,6 +15,7 @@ from torchvision.models import vgg16
 
 from . import checkpoint, download
 from .aliases import ALIASES_BY_ARCH
+from .allocator import keep_freed_memory
 from .classes import default_class_names
 from .errors import Cancelled, DownloadError, WeightsError
 from .weights_request import WeightsRequest
@@ -124,6 +125,7 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
     (the app is closing) skips that fallback: nothing more is built.
     """
     device = pick_device(request.device)
+    keep_freed_memory()
     aliases = ALIASES_BY_ARCH[ARCH]
     if request.weights:
         state = checkpoint.read_state_dict(request.weights)

@@ -57,10 +57,17 @@ def test_channel_stats_and_best_channel(cat_analysis):
 
 def test_channel_stats_same_for_both_memory_formats():
     t = torch.randn(8, 5, 7)
-    a = channel_stats(t)
-    b = channel_stats(t.unsqueeze(0).contiguous(memory_format=torch.channels_last)[0])
-    for x, y in zip(a, b):
-        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    a = channel_stats(t.numpy())
+    b = channel_stats(t.unsqueeze(0).contiguous(memory_format=torch.channels_last)[0].numpy())
+    ref = t.numpy().astype(np.float64)
+    for x, y, r in zip(a, b, (ref.mean((1, 2)), ref.max((1, 2)), (ref > 0).mean((1, 2)))):
+        np.testing.assert_allclose(x, r, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y, r, rtol=1e-5, atol=1e-6)
+
+
+def test_inplace_modules_restored_after_capture(file_bundle, cat_path):
+    analyze(cat_path, file_bundle)
+    assert file_bundle.model.features[1].inplace is True
 
 
 def test_predictions_softmax_of_logits_with_checkpoint_class_names(cat_analysis, reference_forward):
@@ -87,13 +94,30 @@ def test_cancel_aborts_the_pass(file_bundle, cat_path):
 
 
 def test_capture_works_on_another_architecture():
-    """Capture is model-agnostic: no VGG indices outside the alias table."""
-    from torchvision.models import resnet18
-    from inference.capture import ActivationCapture
+    """Capture is model-agnostic, and survives in-place functional ops (ResNet's ``out += identity``).
 
+    The first pass learns which outputs are modified later; every pass must equal
+    an independent capture that clones each output."""
+    from torchvision.models import resnet18
+    from inference.capture import ActivationCapture, leaf_modules
+
+    torch.manual_seed(3)
     model = resnet18(num_classes=10).eval()
+    x = torch.randn(1, 3, 64, 64)
+    reference = {}
+    handles = [m.register_forward_hook(lambda m, i, o, n=n: reference.__setitem__(n, o[0].clone().numpy()))
+               for n, m in leaf_modules(model)]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
     specs = describe_layers(model)
-    seen = []
-    with torch.inference_mode(), ActivationCapture(model, specs, seen.append):
-        model(torch.randn(1, 3, 64, 64))
-    assert seen[0].name == "conv1" and seen[-1].name == "fc" and seen[-1].shape == (10,)
+    for _ in range(2):  # first pass learns, second pass relies on what it learned
+        seen = []
+        with torch.no_grad(), ActivationCapture(model, specs, seen.append):
+            model(x)
+        assert seen[0].name == "conv1" and seen[-1].name == "fc" and seen[-1].shape == (10,)
+        got = {o.name: o.data for o in seen}
+        assert got["layer1.0.bn2"].min() < 0  # modified in place by `out += identity; relu` if not protected
+        for name, expected in reference.items():
+            np.testing.assert_allclose(got[name], expected, rtol=1e-5, atol=1e-6, err_msg=name)
