@@ -108,3 +108,30 @@ def file_server(tmp_path):
     server.shutdown()
     server.server_close()
     thread.join(5)
+
+
+@pytest.fixture
+def window(qtbot):
+    """A fresh main window (settings cleared) whose model is loaded."""
+    from app.main_window import MainWindow
+    from app.settings import settings
+    from gui_helpers import RESULT_TIMEOUT
+
+    settings().clear()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def shown(window, qtbot, cat_path):
+    """The window with the cat analysed and on screen."""
+    from gui_helpers import RESULT_TIMEOUT
+
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.open_image(str(cat_path))
+    return window

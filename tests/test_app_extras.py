@@ -18,18 +18,6 @@ from main import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.main_window import MainWindow
-    from app.settings import settings
-
-    settings().clear()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
-    yield win
-    win.close()
 
 
 def test_paste_image_from_clipboard(window, qtbot):

@@ -11,27 +11,8 @@ from PySide6.QtCore import QPoint, QUrl, Qt
 from gui_helpers import RESULT_TIMEOUT, drop_files, drop_urls
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.main_window import MainWindow
-    from app.settings import settings
-
-    settings().clear()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
-    yield win
-    win.close()
 
 
-@pytest.fixture
-def shown(window, qtbot, cat_path):
-    """The window with the cat analysed and on screen."""
-    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
-        drop_files(window, cat_path)
-    return window
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +29,11 @@ def photos(tmp_path_factory):
     return paths
 
 
-def test_drop_file_shows_results(shown, cat_path):
-    w = shown
+def test_drop_file_shows_results(window, qtbot, cat_path):
+    w = window
+    with qtbot.waitSignal(w.resultShown, timeout=RESULT_TIMEOUT) as sig:
+        drop_files(w, cat_path)  # a real QDropEvent carrying a file URL
+    assert sig.args == [str(cat_path)]
     assert w._image["path"] == str(cat_path)
     assert (w._image["width"], w._image["height"]) == (451, 300)
     assert len(w._layers) == len(w._model_info["layers"]) == 39

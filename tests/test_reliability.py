@@ -24,25 +24,8 @@ from main import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.main_window import MainWindow
-    from app.settings import settings
-
-    settings().clear()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
-    yield win
-    win.close()
 
 
-@pytest.fixture
-def shown(window, qtbot, cat_path):
-    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
-        window.open_image(str(cat_path))
-    return window
 
 
 def one_line(message: str) -> bool:
@@ -165,7 +148,8 @@ def test_rapid_requests_end_with_the_last_image(shown, qtbot, tmp_path):
     assert shown._image["path"] == last and len(shown._layers) == 39
     assert len(shown_paths) < 10  # stale requests were skipped, not computed
     assert os_threads() == threads_before
-    # A gross-regression guard only (timing on 2 noisy cores); `make soak` and `make bench` hold the 50 ms budget.
+    # A gross-regression guard only (timing on 2 noisy cores); `make bench` (ui_stall) holds the 50 ms budget.
+    print(f"\nrapid input: worst UI gap {beat.worst * 1000:.0f} ms")
     assert beat.worst < 0.5, f"UI stalled {beat.worst * 1000:.0f} ms"
 
 
@@ -380,3 +364,32 @@ def test_export_on_full_disk_leaves_nothing(shown, qtbot, tmp_path, monkeypatch)
     assert "space" in sig.args[0].lower() and one_line(sig.args[0])
     assert target.read_bytes() == b"previous figure"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_close_requested_during_export_leaves_a_complete_file(shown, qtbot, tmp_path):
+    """Export runs to completion on the UI thread; a close queued meanwhile happens after it."""
+    from PIL import Image
+
+    target = tmp_path / "fig.png"
+    QTimer.singleShot(0, shown.close)
+    assert shown.export_figure(str(target))
+    qtbot.waitUntil(lambda: not shown.isVisible(), timeout=5000)
+    with Image.open(target) as im:
+        im.verify()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+    assert not shown.controller.thread_running()
+
+
+def test_gui_export_dialog_confirms_overwrite(shown, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    seen = {}
+
+    def fake(parent, caption, directory, filters, *args, **kwargs):
+        seen.update(args=args, kwargs=kwargs)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake))
+    shown.export_figure_dialog()
+    options = seen["kwargs"].get("options", QFileDialog.Option(0))
+    assert not (options & QFileDialog.Option.DontConfirmOverwrite)

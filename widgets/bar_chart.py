@@ -34,9 +34,9 @@ class BarChart(QWidget):
         self._plot.setLabel("bottom", "unit index")
         self._plot.setLabel("left", "activation")
         self._plot.showGrid(y=True, alpha=0.25)
-        # A filled step curve draws thousands of bars as one path (fast even for 4096 units).
-        self._bars = pg.PlotDataItem(stepMode="center", fillLevel=0,
-                                     pen=None, brush=pg.mkBrush(*BAR_COLOUR))  # no outline, opaque: 5× cheaper to paint 4096 bars
+        # One BarGraphItem, no outlines: it caches the bars in a QPicture, ~5× cheaper to paint
+        # 4096 units than a filled step curve (which pyqtgraph splits into many small fills).
+        self._bars = pg.BarGraphItem(x=[], height=[], width=1.0, pen=None, brush=pg.mkBrush(*BAR_COLOUR))
         self._top = pg.BarGraphItem(x=[0], height=[0], width=0.9,
                                     pen=pg.mkPen(TOP_COLOUR, width=2), brush=pg.mkBrush(TOP_COLOUR))
         self._top.setVisible(False)
@@ -70,7 +70,7 @@ class BarChart(QWidget):
         self._values = values
         self._labels = list(labels) if labels is not None else None
         n = values.size
-        self._bars.setData(x=np.arange(n + 1, dtype=np.float32) - 0.5, y=values)
+        self._bars.setOpts(x=np.arange(n, dtype=np.float32), height=values, width=1.0)
 
         k = min(top, n)
         order = np.argsort(-values, kind="stable")[:k]
@@ -90,7 +90,7 @@ class BarChart(QWidget):
         """Remove the bars and labels."""
         self._values = None
         self._labels = None
-        self._bars.setData(x=[], y=[])
+        self._bars.setOpts(x=[], height=[], width=1.0)
         self._top.setVisible(False)
         self._set_texts(np.empty(0, dtype=np.intp))
         self._readout.setText(" ")
@@ -146,7 +146,7 @@ class BarChart(QWidget):
                     break
                 (y0, y1) = vb.viewRange()[1]
                 need = (frame.top() + 2 - top) / max(1.0, frame.height())
-                vb.setYRange(y0, y1 + (y1 - y0) * need * 1.1, padding=0)
+                vb.setYRange(y0, y1 + (y1 - y0) * need * 2.0, padding=0)  # overshoot: converge in 1-2 steps
         finally:
             self._in_layout = False
 

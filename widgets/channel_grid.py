@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QScrollArea, QSiz
                                QStyle, QToolTip, QVBoxLayout, QWidget)
 
 from widgets.bar_chart import BarChart
-from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut
+from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut, check_colormap
 
 TILE = 80          # thumbnail box, logical px
 MARGIN = 5         # around each thumbnail inside its cell (the selection frame lives here)
@@ -404,9 +404,7 @@ class ChannelGrid(QWidget):
     # ------------------------------------------------------------------ settings
     def set_colormap(self, name: str) -> None:
         """Colour tiles with ``name`` (one of COLORMAP_NAMES); emits colormapChanged on change."""
-        if name not in COLORMAP_NAMES:
-            raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAP_NAMES)}")
-        if name == self._cmap:
+        if check_colormap(name) == self._cmap:
             return
         self._cmap = name
         self._lut32 = packed_lut(name)
@@ -549,6 +547,9 @@ class ChannelGrid(QWidget):
         c, h, w = layer.acts.shape
         tp = max(8, round(TILE * dpr))
         th, tw = (tp, max(1, round(tp * w / h))) if h >= w else (max(1, round(tp * h / w)), tp)
+        if h < th and w < tw:  # small maps grow by a whole factor: every activation the same square size
+            k = max(1, min(th // h, tw // w))
+            th, tw = h * k, w * k
         g = _Geom(dpr=dpr, tp=tp, th=th, tw=tw, m=round(MARGIN * dpr), lab=round(LABEL_H * dpr),
                   pad=round(PAD * dpr))
         cols = int((self._available_width() * dpr - 2 * g.pad) // g.cell_w)

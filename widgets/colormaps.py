@@ -13,6 +13,13 @@ DEFAULT_COLORMAP = "viridis"
 COLORMAP_NAMES = ["viridis", "inferno", "magma", "plasma", "cividis", "turbo", "CET-L1", "CET-D1"]
 
 
+def check_colormap(name: str) -> str:
+    """``name`` if it is one of COLORMAP_NAMES, else a one-line ValueError (for every view's setter)."""
+    if name not in COLORMAP_NAMES:
+        raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAP_NAMES)}")
+    return name
+
+
 @lru_cache(maxsize=None)
 def lut(name: str) -> np.ndarray:
     """A read-only (256, 3) uint8 table for ``name``; unknown names fall back to viridis."""

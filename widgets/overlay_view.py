@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut
+from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut, check_colormap
 from widgets.qimage import rgb_to_qimage
 
 MAX_UPSAMPLE = 512     # long side of the upsampled heatmap, px
@@ -240,9 +240,7 @@ class OverlayView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         """Colour the heatmap with ``name`` (one of COLORMAP_NAMES); emits colormapChanged on change."""
-        if name not in COLORMAP_NAMES:
-            raise ValueError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAP_NAMES)}")
-        if name == self._cmap:
+        if check_colormap(name) == self._cmap:
             return
         self._cmap = name
         self._heat_item.setLookupTable(lut(name))
