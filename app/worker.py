@@ -1,8 +1,9 @@
 """The inference worker: a QObject living on its own QThread, so torch never runs on the UI thread.
 
 It owns the model. Requests arrive as queued slot calls carrying immutable
-snapshots; results leave as signals carrying fresh numpy arrays (each a copy
-the worker never touches again) tagged with the request id. A request that is
+snapshots; results leave as signals carrying fresh read-only numpy arrays (each
+pass allocates new activations, so the worker never touches them again) tagged
+with the request id. A request that is
 no longer the newest is skipped before it starts and aborted at the next
 layer boundary while it runs, so rapid input never piles up.
 
