@@ -103,3 +103,16 @@ def test_wrong_architecture_checkpoint_is_one_line(tmp_path):
     with pytest.raises(WeightsError) as err:
         load_model(WeightsRequest(weights=str(path)))
     assert "\n" not in str(err.value) and "resnet.pth" in str(err.value)
+
+
+def test_untrained_init_follows_torchvision_scheme():
+    """Same init scheme as torchvision's VGG (kaiming fan_out for convs, N(0, 0.01) for linears, zero biases)."""
+    from inference.model import untrained_model
+
+    m = untrained_model()
+    conv, fc = m.features[0], m.classifier[0]
+    expected_conv_std = (2.0 / (conv.out_channels * 9)) ** 0.5
+    assert conv.weight.std().item() == pytest.approx(expected_conv_std, rel=0.15)
+    assert fc.weight.std().item() == pytest.approx(0.01, rel=0.02)
+    assert not conv.bias.any() and not fc.bias.any()
+    assert not any(p.is_meta for p in m.parameters())
