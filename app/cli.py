@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import OneLineParser, add_weight_options, weights_request
+from .options import OneLineParser, add_weight_options, fail, weights_request
 
 COMMANDS = ("inspect", "dump", "export")
 
@@ -41,11 +41,6 @@ def build_parser() -> OneLineParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_weight_options(p)
     return parser
-
-
-def fail(message: str) -> int:
-    print(f"convscope: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return 2
 
 
 _notes: list[str] = []

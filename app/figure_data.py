@@ -47,8 +47,9 @@ def ensure_gui_application():
 
     app = QGuiApplication.instance()
     if app is None:
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and os.name == "posix" \
-                and not os.environ.get("QT_QPA_PLATFORM"):
+        from .options import no_display
+
+        if no_display():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QGuiApplication(["convscope"])
     return app

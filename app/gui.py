@@ -4,11 +4,10 @@
 screenshot mode waits for the results, selects the layer and channel, saves a
 PNG of the window and exits, for the README's pictures and automated checks.
 """
-import logging
 import os
 import sys
 
-from .options import OneLineParser, add_weight_options, weights_request
+from .options import OneLineParser, add_weight_options, fail, no_display, weights_request
 
 
 def build_parser() -> OneLineParser:
@@ -24,11 +23,6 @@ def build_parser() -> OneLineParser:
     return p
 
 
-def _fail(message: str) -> int:
-    print(f"convscope: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run_gui(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -40,13 +34,11 @@ def run_gui(argv: list[str]) -> int:
             for path in install_desktop_entry():
                 print(f"wrote {path}")
         except OSError as err:
-            return _fail(str(err))
+            return fail(str(err))
         return 0
-    headless = sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
-        and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM")
-    if headless:
+    if no_display():
         if not args.screenshot:
-            return _fail("no display to open the window on (DISPLAY is not set); "
+            return fail("no display to open the window on (DISPLAY is not set); "
                          "use 'convscope inspect IMAGE' or 'convscope export IMAGE --out fig.png' instead")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
@@ -70,7 +62,7 @@ def run_gui(argv: list[str]) -> int:
             w, h = (int(v) for v in args.size.lower().split("x"))
             window.resize(w, h)
         except ValueError:
-            return _fail(f"--size wants WxH, e.g. 1480x940, not {args.size!r}")
+            return fail(f"--size wants WxH, e.g. 1480x940, not {args.size!r}")
     window.show()
     image = args.image or str(SAMPLE_CAT)
     exit_code = [0]
@@ -90,8 +82,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
 
     def on_error(message: str) -> None:
         if window._image is None:  # nothing to show at all: fail the command
-            print(f"convscope: error: {message}", file=sys.stderr)
-            exit_code[0] = 2
+            exit_code[0] = fail(message)
             window.close()
 
     def shoot(_path: str) -> None:
@@ -110,8 +101,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
             if args.channel is not None:
                 window.show_channel(args.channel)
         except (ValueError, IndexError) as err:
-            print(f"convscope: error: {err}", file=sys.stderr)
-            exit_code[0] = 2
+            exit_code[0] = fail(str(err))
             window.close()
             return
         QTimer.singleShot(300, save)
@@ -122,8 +112,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
             save_qimage(window.grab().toImage(), args.screenshot)
             print(f"wrote {args.screenshot}")
         except (OSError, ValueError) as err:
-            print(f"convscope: error: {err}", file=sys.stderr)
-            exit_code[0] = 2
+            exit_code[0] = fail(str(err))
         window.close()
 
     window.resultShown.connect(shoot)

@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from inference.weights_request import WeightsRequest
@@ -58,7 +58,6 @@ class MainWindow(QMainWindow):
         self._predictions = None
         self._demo = None
         self._selected_layer = str(self.settings.value("layer", DEFAULT_LAYER))
-        self._busy_path: str | None = None
         self._restore_layout = restore_layout
 
         self._build_views()
@@ -233,7 +232,6 @@ class MainWindow(QMainWindow):
         if self._model_info is None:
             self._pending_paths = paths  # the newest wins; sent once the model is ready
             return
-        self._busy_path = paths[0]
         self.predictions.set_busy(True)
         self.progress.setRange(0, max(1, len(self._model_info["layers"])))
         self.progress.setValue(0)

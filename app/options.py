@@ -3,11 +3,25 @@
 Kept free of torch so that parsing the GUI's command line costs nothing at start-up.
 """
 import argparse
+import os
+import sys
 
 from inference.weights_request import WeightsRequest
 
 PREPROCESS_CHOICES = ("imagenet", "legacy", "letterbox")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def fail(message: str) -> int:
+    """The one stderr line every user error ends in; returns the exit code 2."""
+    print(f"convscope: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+def no_display() -> bool:
+    """True on a Linux machine with no X11/Wayland display and no Qt platform chosen."""
+    return sys.platform.startswith("linux") and not any(
+        os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 class OneLineParser(argparse.ArgumentParser):

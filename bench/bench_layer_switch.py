@@ -79,7 +79,7 @@ def main() -> list[dict]:
                 if i:  # the first round is a warm-up
                     layer_times[name].append(t * 1e3)
                 settle()
-        note(f"layer switch ms: " + ", ".join(f"{k}: {[round(v, 1) for v in vs]}" for k, vs in layer_times.items())
+        note("layer switch ms: " + ", ".join(f"{k}: {[round(v, 1) for v in vs]}" for k, vs in layer_times.items())
              + f"; paints forced {forced}")
 
         channel_times: dict[str, list[float]] = {}

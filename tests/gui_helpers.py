@@ -1,5 +1,5 @@
 """Helpers for driving the main window in tests: synthetic drops, waiting for results."""
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QDragEnterEvent
 from PySide6.QtWidgets import QApplication
 

@@ -3,10 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference.analysis import AnalysisOptions, analyze, forward, layer_specs
+from inference.analysis import analyze, layer_specs
 from inference.capture import channel_stats, describe_layers
-from inference.preprocess import preprocess
-from inference.images import load_image
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ The worst UI gap is printed for the record; its 50 ms budget is held by
 """
 import gc
 import os
-import time
 
 import numpy as np
 import pytest

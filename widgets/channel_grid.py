@@ -234,6 +234,7 @@ class ChannelGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._layer: _Layer | None = None
+        self._layer_cache: list[_Layer] = []   # recently shown layers with their thumbnails, newest first
         self._vector_name: str | None = None
         self._cmap = DEFAULT_COLORMAP
         self._norm = "channel"
@@ -351,7 +352,7 @@ class ChannelGrid(QWidget):
     def _recent_layer(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> "_Layer":
         """The layer with its thumbnail caches, reused when the same array comes back
         (switching between layers of one image re-uses the work already done)."""
-        cache = self.__dict__.setdefault("_layer_cache", [])
+        cache = self._layer_cache
         for entry in cache:
             if entry.acts is acts and entry.name == name and all(
                     np.array_equal(a, b) for a, b in zip((entry.means, entry.maxs, entry.fracs), stats)):
@@ -379,7 +380,7 @@ class ChannelGrid(QWidget):
     def show_pending(self, name: str, text: str | None = None) -> None:
         """Empty state while ``name`` is being computed (keeps colormap/sort settings)."""
         self._drop_data()
-        self.__dict__.get("_layer_cache", []).clear()  # a new image is coming: old thumbnails are stale
+        self._layer_cache.clear()  # a new image is coming: old thumbnails are stale
         self._caption.setText(str(name))
         self._hint.setText(text or f"Computing {name}…")
         self._stack.setCurrentWidget(self._hint)
@@ -387,7 +388,7 @@ class ChannelGrid(QWidget):
     def clear(self) -> None:
         """Back to the empty state with its hint."""
         self._drop_data()
-        self.__dict__.get("_layer_cache", []).clear()
+        self._layer_cache.clear()
         self._caption.setText("No layer")
         self._hint.setText(EMPTY_HINT)
         self._stack.setCurrentWidget(self._hint)
