@@ -295,7 +295,8 @@ def test_overlay_blends_a_bilinear_upsampling_inside_the_rect_only(qapp):
     out = overlay_image(photo, fmap, rect, (0.0, 1.0), "viridis", alpha)
 
     up = np.asarray(Image.fromarray(fmap, mode="F").resize((42, 49), Image.Resampling.BILINEAR))
-    colour = lut("viridis")[np.clip(up * 255, 0, 255).astype(np.uint8)].astype(np.float32)
+    # pyqtgraph ImageItem's convention, as in the app's overlay: 256 equal bins over the levels 0..1
+    colour = lut("viridis")[np.clip(np.floor(up * 256), 0, 255).astype(np.uint8)].astype(np.float32)
     want = photo.astype(np.float32)
     want[5:54, 10:52] = want[5:54, 10:52] * (1 - alpha) + colour * alpha
     assert np.abs(out.astype(np.float32) - want).max() <= 1.5
@@ -331,3 +332,37 @@ print('imported:', bad)
     assert res.returncode == 0, res.stderr
     assert "imported: []" in res.stdout
     assert (tmp_path / "cli.png").read_bytes().startswith(b"\x89PNG")
+
+
+# ----------------------------------------------------------------------------- cat vs dog bar
+
+
+def _bar_classes(img: Image.Image, rect) -> np.ndarray:
+    """Along the bar's middle row of PNG pixels, which segment colour each pixel is nearest:
+    0 cat, 1 other, 2 dog."""
+    s = figure.PNG_SCALE
+    y = round(rect.center().y() * s)
+    row = np.asarray(img, dtype=np.float32)[y, round(rect.left() * s):round(rect.right() * s)]
+    colours = np.array([c.getRgb()[:3] for c in (figure.CAT_COLOR, figure.OTHER_COLOR, figure.DOG_COLOR)],
+                       np.float32)
+    return np.argmin(((row[:, None, :] - colours[None]) ** 2).sum(-1), axis=1)
+
+
+@pytest.mark.parametrize("cat, dog", [(0.0, 0.07), (0.9, 0.1), (0.3, 0.2), (0.0, 0.0)])
+def test_cat_vs_dog_bar_draws_the_numbers_in_its_text(qapp, cat_path, tmp_path, cat, dog):
+    d = _data(cat_path, pretrained=True)
+    d.cat_vs_dog = {"cat": cat, "dog": dog}
+    _, text = _svg_text(write_figure(d, tmp_path / "fig.svg"))
+    assert f"cat {cat * 100:.1f} %" in text and f"dog {dog * 100:.1f} %" in text
+    rect = panel_rects(d)["cat_vs_dog"]
+    classes = _bar_classes(Image.open(write_figure(d, tmp_path / "fig.png")).convert("RGB"), rect)
+    shares = tuple(float((classes == k).mean()) for k in range(3))
+    tol = 2.5 / classes.size  # an antialiased edge pixel either way
+    assert shares == pytest.approx((cat, 1 - cat - dog, dog), abs=tol)
+    assert (np.diff(classes) >= 0).all()  # cat from the left end, dog up to the right end, the rest between
+    assert figure.cat_dog_shares(cat, dog) == pytest.approx((cat, 1 - cat - dog, dog))
+
+
+def test_cat_dog_shares_never_overflow_the_bar():
+    assert figure.cat_dog_shares(0.6, 0.6) == pytest.approx((0.5, 0.0, 0.5))
+    assert figure.cat_dog_shares(float("nan"), -0.2) == (0.0, 1.0, 0.0)

@@ -60,6 +60,7 @@ WARN_FILL = QColor("#fdecea")
 WARN_EDGE = QColor("#f1aaa4")
 CAT_COLOR = QColor("#e0892b")
 DOG_COLOR = QColor("#4a7fc1")
+OTHER_COLOR = QColor("#d9dde3")  # the probability mass on neither cats nor dogs
 SANS = ["DejaVu Sans", "Noto Sans", "Liberation Sans", "Helvetica Neue", "Arial", "Helvetica", "sans-serif"]
 
 
@@ -184,6 +185,7 @@ class _Layout:
         self.pred_logit_x = self.pred_bar_x + self.pred_bar_w + self.pred_pct_w + 12
         self.pred_rows_y = y
         self.catdog = QRectF(MARGIN + 1000, self.pred_header_y, CONTENT_W - 1000, 110)
+        self.catdog_bar = QRectF(self.catdog.left(), self.catdog.top() + 54, self.catdog.width(), 16)
         y += k * self.row_h + 10
         self.footer = QRectF(MARGIN, y + 6, CONTENT_W, 18)
         y += 24 + MARGIN - 12
@@ -214,6 +216,8 @@ def panel_rects(data: FigureData) -> dict[str, QRectF]:
         "overlay": QRectF(L.over_img),
         "colorbar": QRectF(L.cbar),
     }
+    if data.cat_vs_dog:
+        out["cat_vs_dog"] = QRectF(L.catdog_bar)
     for i, (_, fmap, _) in enumerate(data.top_channels):
         out[f"channel_{i}"] = _fit(np.shape(fmap)[1], np.shape(fmap)[0], L.tile_box(i))
     return out
@@ -542,20 +546,34 @@ def _paint_row3(p: QPainter, d: FigureData, L: _Layout) -> None:
         _text(p, QRectF(L.pred_logit_x, y, 80, L.row_h - 6), logit_text, 13, color=MUTED, align=right)
 
     if d.cat_vs_dog:
-        box = L.catdog
+        box, bar = L.catdog, L.catdog_bar
         cat = float(d.cat_vs_dog.get("cat", 0.0))
         dog = float(d.cat_vs_dog.get("dog", 0.0))
         _text(p, QRectF(box.left(), box.top(), box.width(), 18), "cat vs dog", 12, color=MUTED)
         _text(p, QRectF(box.left(), box.top() + 22, box.width(), 24),
               f"cat {cat * 100:.1f} %   ·   dog {dog * 100:.1f} %", 17, bold=True)
-        bar = QRectF(box.left(), box.top() + 54, box.width(), 16)
-        total = cat + dog
-        split = bar.width() * (cat / total if total > 0 else 0.5)
-        p.fillRect(QRectF(bar.left(), bar.top(), split, bar.height()), CAT_COLOR)
-        p.fillRect(QRectF(bar.left() + split, bar.top(), bar.width() - split, bar.height()), DOG_COLOR)
-        _text(p, QRectF(bar.left(), bar.bottom() + 4, bar.width() / 2, 18), "cat", 12, color=CAT_COLOR, bold=True)
-        _text(p, QRectF(bar.center().x(), bar.bottom() + 4, bar.width() / 2, 18), "dog", 12, color=DOG_COLOR,
+        shares = cat_dog_shares(cat, dog)
+        x = bar.left()
+        for share, colour in zip(shares, (CAT_COLOR, OTHER_COLOR, DOG_COLOR)):
+            p.fillRect(QRectF(x, bar.top(), share * bar.width(), bar.height()), colour)
+            x += share * bar.width()
+        under = bar.bottom() + 4
+        _text(p, QRectF(bar.left(), under, bar.width() / 3, 18), "cat", 12, color=CAT_COLOR, bold=True)
+        _text(p, QRectF(bar.left() + bar.width() / 3, under, bar.width() / 3, 18), f"other {shares[1] * 100:.1f} %",
+              12, color=MUTED, align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter)
+        _text(p, QRectF(bar.right() - bar.width() / 3, under, bar.width() / 3, 18), "dog", 12, color=DOG_COLOR,
               bold=True, align=right)
+
+
+def cat_dog_shares(cat: float, dog: float) -> tuple[float, float, float]:
+    """(cat, other, dog) widths of the cat-vs-dog bar as fractions of it: the same
+    probabilities as its text, cat from the left, dog from the right, the rest between.
+
+    Not a cat:dog ratio: cat 0 % / dog 7 % must not look like a sure dog."""
+    cat, dog = (min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0 for v in (float(cat), float(dog)))
+    if cat + dog > 1.0:  # rounding in the sums: never draw past the bar
+        cat, dog = cat / (cat + dog), dog / (cat + dog)
+    return cat, max(0.0, 1.0 - cat - dog), dog
 
 
 def paint_figure(painter: QPainter, data: FigureData, size: QSize) -> None:

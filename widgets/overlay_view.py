@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, lut, check_colormap
+from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, check_colormap, colorize, lut
 from widgets.qimage import rgb_to_qimage
 
 MAX_UPSAMPLE = 512     # long side of the upsampled heatmap, px
@@ -42,14 +42,6 @@ def bilinear_resize(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     x0, x1, wx = _bilinear_coords(a.shape[1], out_w)
     rows = a[y0] * (1 - wy)[:, None] + a[y1] * wy[:, None]
     return np.ascontiguousarray(rows[:, x0] * (1 - wx) + rows[:, x1] * wx, dtype=np.float32)
-
-
-def heat_rgb(values: np.ndarray, lo: float, hi: float, name: str) -> np.ndarray:
-    """(H, W, 3) uint8 colouring exactly as the heatmap ImageItem draws it (256 bins over lo..hi)."""
-    scale = np.float32(256.0 / (hi - lo)) if hi > lo else np.float32(0)
-    idx = (np.asarray(values, dtype=np.float32) - np.float32(lo)) * scale
-    np.clip(idx, 0, 255, out=idx)
-    return lut(name)[idx.astype(np.uint8)]
 
 
 def upsample_size(fmap_shape: tuple[int, int], rect_w: float, rect_h: float) -> tuple[int, int]:
@@ -166,7 +158,7 @@ class OverlayView(QWidget):
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{label}: channel or levels contain NaN or infinity")
         if hi <= lo:
-            hi = lo + 1.0      # flat channel: everything at the bottom colour, as colorize does
+            hi = lo + 1.0      # flat channel: the bottom colour, as to_indices gives it
         self._fmap, self._rect, self._label, self._levels = fmap, (rx, ry, rw, rh), str(label), (lo, hi)
         self._title.setText(self._label)
         self._title.setToolTip(self._label)
@@ -321,14 +313,14 @@ class OverlayView(QWidget):
             if self._fmap is None:
                 return QImage()
             k = max(1, NATIVE_EXPORT_SIZE // max(self._fmap.shape))
-            rgb = heat_rgb(self._fmap, *self._levels, self._cmap)
+            rgb = colorize(self._fmap, *self._levels, self._cmap)
             return rgb_to_qimage(np.repeat(np.repeat(rgb, k, axis=0), k, axis=1))
         if self._photo is None:
-            return rgb_to_qimage(heat_rgb(self._upsampled(), *self._levels, self._cmap)) if self._fmap is not None \
+            return rgb_to_qimage(colorize(self._upsampled(), *self._levels, self._cmap)) if self._fmap is not None \
                 else QImage()
         image = rgb_to_qimage(self._photo).convertToFormat(QImage.Format.Format_RGB32)
         if self._fmap is not None:
-            heat = rgb_to_qimage(heat_rgb(self._upsampled(), *self._levels, self._cmap))
+            heat = rgb_to_qimage(colorize(self._upsampled(), *self._levels, self._cmap))
             p = QPainter(image)
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             p.setOpacity(self._alpha)

@@ -1,0 +1,146 @@
+"""One value → colour rule everywhere: to_indices, and every view that colours an array,
+agree with what pyqtgraph itself draws (ImageItem with levels and the 256-entry LUT, and
+pg.functions.makeARGB). The reference is pyqtgraph's own rendering, not our formula."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from widgets import figure
+from widgets.channel_grid import ChannelGrid
+from widgets.colormaps import colorize, lut, to_indices
+from widgets.demo_conv_panel import DemoConvPanel
+from widgets.overlay_view import OverlayView
+from widgets.qimage import qimage_to_rgb
+
+
+def imageitem_rgb(values, lo, hi, name="viridis"):
+    """What a pyqtgraph ImageItem shows for ``values`` with levels (lo, hi) and the colormap's LUT."""
+    item = pg.ImageItem(axisOrder="row-major")
+    item.setLookupTable(lut(name))
+    item.setImage(np.asarray(values, np.float32), levels=(lo, hi), autoLevels=False)
+    item.render()
+    return qimage_to_rgb(item.qimage)
+
+
+def makeargb_rgb(values, lo, hi, name="viridis"):
+    """pg.functions.makeARGB's colouring (it returns BGRA)."""
+    argb, _ = pg.functions.makeARGB(np.asarray(values, np.float32), lut=lut(name), levels=(lo, hi))
+    return argb[..., [2, 1, 0]]
+
+
+def sample(shape=(16, 16), seed=0):
+    """Values spread over, and a little beyond, the range -1.3..2.1 (so clipping shows too)."""
+    return np.random.default_rng(seed).uniform(-1.5, 2.3, shape).astype(np.float32)
+
+
+def enlarge(rgb, k):
+    return np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
+
+
+@pytest.mark.parametrize("name", ["viridis", "inferno", "turbo"])
+@pytest.mark.parametrize("lo, hi", [(-1.3, 2.1), (0.0, 1.0), (0.25, 0.2500001)])
+def test_to_indices_is_what_pyqtgraph_draws(qapp, name, lo, hi):
+    values = sample((40, 50))
+    ours = colorize(values, lo, hi, name)
+    np.testing.assert_array_equal(ours, imageitem_rgb(values, lo, hi, name))
+    np.testing.assert_array_equal(ours, makeargb_rgb(values, lo, hi, name))
+    idx = to_indices(values, lo, hi)
+    assert idx.dtype == np.uint8 and idx.min() == 0 and idx.max() == 255   # clipped at both ends
+
+
+def test_maximum_gets_the_top_colour_and_bins_are_equal(qapp):
+    values = np.linspace(0.0, 1.0, 1025, dtype=np.float32)
+    idx = to_indices(values, 0.0, 1.0)
+    assert idx[-1] == 255 and idx[0] == 0
+    np.testing.assert_array_equal(np.bincount(idx, minlength=256)[:255], 4)   # 256 bins of 4 values (+ the max)
+
+
+def test_flat_map_is_the_bottom_colour_like_imageitem(qapp):
+    flat = np.full((5, 6), 3.5, np.float32)
+    assert (to_indices(flat, 3.5, 3.5) == 0).all()
+    np.testing.assert_array_equal(colorize(flat, 3.5, 3.5), imageitem_rgb(flat, 3.5, 3.5))
+
+
+def test_per_channel_levels_broadcast_like_one_call_per_channel(qapp):
+    stack = np.stack([sample(seed=s) * (s + 1) for s in range(4)])
+    lo = stack.min(axis=(1, 2)).reshape(-1, 1, 1)
+    hi = stack.max(axis=(1, 2)).reshape(-1, 1, 1)
+    got = to_indices(stack, lo, hi)
+    for c in range(4):
+        np.testing.assert_array_equal(lut("viridis")[got[c]], imageitem_rgb(stack[c], float(lo[c, 0, 0]), float(hi[c, 0, 0])))
+
+
+# ----------------------------------------------------------------------------- every view
+
+
+def test_grid_tiles_are_what_pyqtgraph_draws(qtbot):
+    grid = ChannelGrid()
+    qtbot.addWidget(grid)
+    grid.resize(720, 520)
+    grid.show()
+    qtbot.waitExposed(grid)
+    acts = np.stack([sample(seed=s) for s in range(6)])
+    grid.set_layer("conv", acts, acts.mean(axis=(1, 2)), acts.max(axis=(1, 2)), (acts > 0).mean(axis=(1, 2)))
+    for norm in ("channel", "layer"):
+        grid.set_normalization(norm)
+        rgb = qimage_to_rgb(grid.grid_image())
+        d = grid.canvas().devicePixelRatioF()
+        for ch in range(6):
+            r = grid.tile_rect(ch)
+            x, y, w, h = (round(v * d) for v in (r.x(), r.y(), r.width(), r.height()))
+            k = h // 16
+            lo, hi = (acts[ch].min(), acts[ch].max()) if norm == "channel" else (acts.min(), acts.max())
+            want = enlarge(imageitem_rgb(acts[ch], float(lo), float(hi)), k)
+            np.testing.assert_array_equal(rgb[y:y + h, x:x + w], want)
+
+
+def test_overlay_export_is_what_its_imageitem_draws(qtbot):
+    view = OverlayView()
+    qtbot.addWidget(view)
+    fmap = sample()
+    view.set_native(True)
+    view.set_channel(fmap, (0, 0, 16, 16), "ch", levels=(-1.3, 2.1))
+    heat = view.heat_item()
+    heat.render()
+    shown = qimage_to_rgb(heat.qimage)
+    np.testing.assert_array_equal(shown, imageitem_rgb(fmap, -1.3, 2.1))
+    exported = qimage_to_rgb(view.overlay_image())
+    k = exported.shape[0] // 16
+    np.testing.assert_array_equal(exported, enlarge(shown, k))
+
+
+def test_figure_colours_are_what_pyqtgraph_draws(qapp, monkeypatch, cat_path):
+    from test_figure import _data
+
+    d = _data(cat_path, n=3)
+    drawn = []
+    real = figure._draw_rgb
+    monkeypatch.setattr(figure, "_draw_rgb", lambda p, rgb, box, **kw: (drawn.append(rgb), real(p, rgb, box, **kw))[1])
+    figure.render_figure(d, ".png")
+    # row 1: photo, demo output, then the 3 demo channels over their shared finite range
+    chans = d.demo_channels
+    lo, hi = float(chans.min()), float(chans.max())
+    for i in range(3):
+        np.testing.assert_array_equal(drawn[2 + i], imageitem_rgb(chans[i], lo, hi, d.colormap))
+    # row 2: the top channels over the figure's levels
+    lo, hi = (float(v) for v in d.levels)
+    for i, (_, fmap, _) in enumerate(d.top_channels):
+        np.testing.assert_array_equal(drawn[5 + i], imageitem_rgb(fmap, lo, hi, d.colormap))
+    # the overlay: at alpha 1 over a rect of the map's own size, the blend is the colouring itself
+    fmap = sample()
+    photo = np.zeros((16, 16, 3), np.uint8)
+    out = figure.overlay_image(photo, fmap, (0, 0, 16, 16), (-1.3, 2.1), "inferno", 1.0)
+    np.testing.assert_array_equal(out, imageitem_rgb(fmap, -1.3, 2.1, "inferno"))
+
+
+def test_demo_panel_channels_are_what_pyqtgraph_draws(qtbot):
+    panel = DemoConvPanel()
+    qtbot.addWidget(panel)
+    panel.set_presets(["random"], "random")
+    chans = np.stack([sample((20, 30), seed=s) for s in range(3)])
+    photo = np.zeros((20, 30, 3), np.uint8)
+    panel.set_result(photo, photo, chans, np.zeros((3, 3, 3, 3), np.float32), np.zeros(3, np.float32),
+                     seed=0, preset="random")
+    for c in range(3):
+        got = qimage_to_rgb(panel.channel_views[c].source_pixmap().toImage())
+        np.testing.assert_array_equal(got, imageitem_rgb(chans[c], float(chans[c].min()), float(chans[c].max())))
