@@ -1,9 +1,15 @@
 """Load any image file the user drops on ConvScope as one 8-bit RGB array.
 
-The network only ever sees ``uint8 (H, W, 3)``; everything odd about real files is
-handled here, once: EXIF orientation, multi-frame files (first frame), every Pillow
-mode (alpha is composited onto white), reduced decoding of huge photos, and a
-one-line ``ImageLoadError`` for every way a file can be bad. Pure Pillow + numpy.
+Everything odd about real files is handled here, once: EXIF orientation, multi-frame
+files (first frame), every Pillow mode (alpha is composited onto white), reduced
+decoding of huge photos for display, and a one-line ``ImageLoadError`` for every way a
+file can be bad. Pure Pillow + numpy.
+
+Two views of one file: ``rgb`` is capped at ``max_side`` (what is drawn and what the
+demo conv uses); ``for_network()`` is the full-resolution photo, so the network's own
+resize sees the file itself, not a resized copy. The full-size pixels are not kept:
+for a reduced image ``for_network()`` decodes the file again, and the caller keeps only
+the 224×224 input it prepares from it.
 
 Value mapping for modes that are not already 8-bit:
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -55,10 +61,27 @@ class LoadedImage:
     width: int
     height: int
     reduced: bool
+    stamp: tuple[int, int] | None = field(default=None, repr=False)  # (size, mtime_ns) when loaded
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) of ``rgb``, the copy that is drawn."""
+        return self.rgb.shape[1], self.rgb.shape[0]
 
     def pil(self) -> Image.Image:
-        """The pixels as a new Pillow RGB image."""
+        """The (possibly capped) display pixels as a new Pillow RGB image."""
         return Image.fromarray(self.rgb)
+
+    def for_network(self) -> Image.Image:
+        """The full-resolution oriented RGB photo, converted exactly like ``rgb``.
+
+        When ``rgb`` was not reduced it holds every pixel already; otherwise the file is
+        decoded again at full size (no JPEG draft, same bomb limit). Raises
+        ``ImageLoadError`` if the file is gone or changed since it was loaded.
+        """
+        if not self.reduced:
+            return self.pil()
+        return _guarded(self.path, lambda: _decode_full(self))
 
 
 class _Unsupported(Exception):
@@ -69,6 +92,10 @@ class _Empty(Exception):
     """Internal: a 0-byte file."""
 
 
+class _Changed(Exception):
+    """Internal: the file is not the one that was loaded any more."""
+
+
 def load_image(path: str | os.PathLike, *, max_side: int | None = None) -> LoadedImage:
     """Decode ``path`` to RGB; with ``max_side`` shrink so the longest side <= it.
 
@@ -77,49 +104,78 @@ def load_image(path: str | os.PathLike, *, max_side: int | None = None) -> Loade
     if max_side is not None and (isinstance(max_side, bool) or int(max_side) < 1):
         raise ValueError(f"max_side must be a positive integer, got {max_side!r}")
     text_path = os.fsdecode(os.fspath(path))
-    name = os.path.basename(os.path.normpath(text_path)) or text_path
+
+    def load() -> LoadedImage:
+        stamp = _check_file(text_path)
+        rgb, width, height = _decode(text_path, max_side)
+        rgb.setflags(write=False)
+        reduced = rgb.shape[0] < height or rgb.shape[1] < width
+        return LoadedImage(text_path, rgb, width, height, reduced, stamp)
+
+    return _guarded(text_path, load)
+
+
+def _guarded(path: str, action):
+    """Run ``action()``; any failure becomes one ``ImageLoadError`` line naming the file."""
+    name = os.path.basename(os.path.normpath(path)) or path
 
     def fail(reason: str) -> ImageLoadError:
         return ImageLoadError(f"cannot open '{name}': {reason}")
 
     try:
-        _check_file(text_path)
-        rgb, width, height = _decode(text_path, max_side)
+        return action()
     except _Unsupported as exc:
         raise fail(f"unsupported image ({exc})") from exc
+    except _Changed as exc:
+        raise fail("the file changed since it was loaded") from exc
     except MemoryError as exc:  # pragma: no cover - depends on the machine
         raise fail("the image is too large (not enough memory to decode it)") from exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clean line
-        raise fail(_reason(exc, text_path)) from exc
-
-    rgb.setflags(write=False)
-    reduced = rgb.shape[0] < height or rgb.shape[1] < width
-    return LoadedImage(text_path, rgb, width, height, reduced)
+        raise fail(_reason(exc, path)) from exc
 
 
-def _check_file(path: str) -> None:
-    """Reject missing paths, folders and empty files before Pillow sees them."""
+def _check_file(path: str) -> tuple[int, int]:
+    """Reject missing paths, folders and empty files before Pillow sees them; (size, mtime)."""
     st = os.stat(path)  # FileNotFoundError / PermissionError are mapped by _reason
     if os.path.isdir(path):
         raise IsADirectoryError(path)
     if st.st_size == 0:
         raise _Empty(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _open_oriented(im: Image.Image, max_side: int | None) -> tuple[int, int]:
+    """Decode (JPEG-drafted towards ``max_side`` if given) and orient ``im``; its full oriented size."""
+    full_w, full_h = im.size
+    if max_side is not None and max(full_w, full_h) > max_side and im.format == "JPEG":
+        # JPEG can decode at 1/2, 1/4, 1/8 scale; ask for at least the target size.
+        scale = max_side / max(full_w, full_h)
+        im.draft("RGB", (max(1, int(np.ceil(full_w * scale))),
+                         max(1, int(np.ceil(full_h * scale)))))
+    im.load()  # decoding is lazy: truncation/corruption surfaces here
+    before = im.size
+    _orient(im)
+    if im.size != before and im.size == (before[1], before[0]):
+        full_w, full_h = full_h, full_w  # rotated by 90/270 degrees
+    return full_w, full_h
+
+
+def _decode_full(image: LoadedImage) -> Image.Image:
+    """The network's view: the whole file, oriented, through the same ``_to_rgb`` rules."""
+    if image.stamp is not None and _check_file(image.path) != image.stamp:
+        raise _Changed(image.path)
+    with Image.open(image.path) as im:  # the bomb check runs here, as in load_image
+        size = _open_oriented(im, None)
+        if size != (image.width, image.height):
+            raise _Changed(image.path)
+        # An RGB decode is already what _to_rgb would return: hand it over without a copy.
+        return im if im.mode == "RGB" else Image.fromarray(_to_rgb(im))
 
 
 def _decode(path: str, max_side: int | None) -> tuple[np.ndarray, int, int]:
     """Open, orient, convert and (optionally) shrink; returns (rgb, full_w, full_h)."""
     with Image.open(path) as im:  # the first frame of multi-frame files
-        full_w, full_h = im.size
-        if max_side is not None and max(full_w, full_h) > max_side and im.format == "JPEG":
-            # JPEG can decode at 1/2, 1/4, 1/8 scale; ask for at least the target size.
-            scale = max_side / max(full_w, full_h)
-            im.draft("RGB", (max(1, int(np.ceil(full_w * scale))),
-                             max(1, int(np.ceil(full_h * scale)))))
-        im.load()  # decoding is lazy: truncation/corruption surfaces here
-        before = im.size
-        _orient(im)
-        if im.size != before and im.size == (before[1], before[0]):
-            full_w, full_h = full_h, full_w  # rotated by 90/270 degrees
+        full_w, full_h = _open_oriented(im, max_side)
         rgb = _to_rgb(im)
 
     if max_side is not None and max(full_w, full_h) > max_side:

@@ -6,8 +6,12 @@ then centre-crop, ``letterbox``: aspect-preserving onto a grey canvas; both
 scale to x/127.5−1). Every mode also returns the 224×224 picture the network
 sees and the rectangle of the photo it covers, so views can overlay feature
 maps on the right pixels.
+
+Give it the full-resolution photo (``LoadedImage.for_network()``), so the 224×224
+input is torchvision's transform of the file itself; ``photo_size`` then puts the
+rectangle in the pixels of the smaller copy that is drawn.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -76,10 +80,21 @@ def _center_rect(size: tuple[int, int], short: int, crop: int) -> tuple[float, f
 _MODES = {"imagenet": _imagenet, "legacy": _legacy, "letterbox": _letterbox}
 
 
-def preprocess(img: Image.Image, mode: str = "imagenet") -> Prepared:
-    """Prepare an RGB PIL image for the network in one of PREPROCESS_MODES."""
+def preprocess(img: Image.Image, mode: str = "imagenet", *,
+               photo_size: tuple[int, int] | None = None) -> Prepared:
+    """Prepare a PIL image for the network in one of PREPROCESS_MODES.
+
+    ``rect`` is in ``img``'s pixels, or, with ``photo_size`` = (w, h), in the pixels of
+    the same photo shown at that size (the capped display copy of a full-size ``img``).
+    """
     try:
         fn = _MODES[mode]
     except KeyError:
         raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESS_MODES)}") from None
-    return fn(img.convert("RGB"))
+    # No convert() copy for an RGB image: a 24 MP photo would cost another 96 MB.
+    prepared = fn(img if img.mode == "RGB" else img.convert("RGB"))
+    if photo_size is None or tuple(photo_size) == img.size:
+        return prepared
+    sx, sy = photo_size[0] / img.size[0], photo_size[1] / img.size[1]
+    x, y, w, h = prepared.rect
+    return replace(prepared, rect=(x * sx, y * sy, w * sx, h * sy))
