@@ -1,0 +1,210 @@
+"""The painted side of the channel grid: one canvas widget that draws an index mosaic.
+
+The canvas holds what is on show (the widgets.mosaic index image, its geometry and
+tile order, the caption values and the selected channel) and colours only the exposed
+part of the mosaic through a packed LUT when it paints. Tile captions and the
+selection frame are drawn with QPainter, so text stays crisp on high-DPI screens. A
+colormap change is a LUT swap. Clicks, keys, tooltips and DPR changes go back to its
+owner, the ChannelGrid, which decides what they mean.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QWidget
+
+from widgets.colormaps import DEFAULT_COLORMAP, lut
+from widgets.mosaic import BG_INDEX, Geom
+
+BACKGROUND = QColor(32, 33, 36)
+TEXT = QColor(200, 202, 206)
+HIGHLIGHT = QColor(255, 159, 26)
+
+
+def packed_lut(name: str) -> np.ndarray:
+    """(257,) uint32 0xffRRGGBB: the colormap's 256 colours plus the background at BG_INDEX."""
+    table = lut(name).astype(np.uint32)
+    packed = np.empty(BG_INDEX + 1, dtype=np.uint32)
+    packed[:256] = 0xFF000000 | (table[:, 0] << 16) | (table[:, 1] << 8) | table[:, 2]
+    packed[BG_INDEX] = BACKGROUND.rgb() & 0xFFFFFFFF
+    return packed
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when squeezed instead of being cut off."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(80)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.width())
+        p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+        p.end()
+
+
+class MosaicCanvas(QWidget):
+    """Paints the mosaic; sized to the whole mosaic (it sits in a scroll area).
+
+    ``owner`` provides _choose(ch), _handle_key(key) -> bool, _tooltip(ch) -> str and
+    _relayout(); it is held weakly (the owner owns the canvas: no reference cycle)."""
+
+    def __init__(self, owner) -> None:
+        super().__init__()
+        self._owner_ref = weakref.ref(owner)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.image: np.ndarray | None = None     # uint16 (rows*cell_h, cols*cell_w), see mosaic.compose
+        self.g = Geom()
+        self.order = np.empty(0, dtype=np.intp)
+        self.pos_of = np.empty(0, dtype=np.intp)
+        self.means: np.ndarray | None = None      # caption value per channel
+        self.selected: int | None = None
+        self._lut32 = packed_lut(DEFAULT_COLORMAP)
+
+    # ------------------------------------------------------------------ what is shown
+    def show_mosaic(self, image: np.ndarray, g: Geom, order: np.ndarray, pos_of: np.ndarray,
+                    means: np.ndarray) -> None:
+        self.image, self.g, self.order, self.pos_of, self.means = image, g, order, pos_of, means
+        self.setFixedSize(math.ceil((g.cols * g.cell_w + 2 * g.pad) / g.dpr),
+                          math.ceil((g.rows(order.size) * g.cell_h + 2 * g.pad) / g.dpr))
+        self.update()
+
+    def clear_mosaic(self) -> None:
+        self.image, self.means, self.selected = None, None, None
+        self.setFixedSize(1, 1)
+
+    def set_colormap(self, name: str) -> None:
+        self._lut32 = packed_lut(name)
+        self.update()
+
+    def tile_at(self, pos: QPoint) -> int | None:
+        """Channel index of the cell under ``pos`` (canvas coordinates), or None."""
+        if self.image is None:
+            return None
+        g = self.g
+        k = g.position_at(pos.x() * g.dpr, pos.y() * g.dpr, self.order.size)
+        return None if k is None else int(self.order[k])
+
+    def tile_rect(self, index: int) -> QRectF:
+        """Where channel ``index``'s thumbnail is drawn, in canvas coordinates."""
+        if self.image is None:
+            return QRectF()
+        g = self.g
+        x, y = g.cell_origin(int(self.pos_of[index]))
+        return QRectF((x + g.ox) / g.dpr, (y + g.oy) / g.dpr, g.tw / g.dpr, g.th / g.dpr)
+
+    # ------------------------------------------------------------------ painting
+    def render(self, p: QPainter, area: QRectF, highlight: bool) -> None:
+        """Paint the part of the canvas inside ``area`` (logical coords)."""
+        p.fillRect(area, BACKGROUND)
+        if self.image is None:
+            return
+        g = self.g
+        d, pad = g.dpr, g.pad
+        mh, mw = self.image.shape
+        x0 = max(0, int(math.floor(area.left() * d)) - pad)
+        y0 = max(0, int(math.floor(area.top() * d)) - pad)
+        x1 = min(mw, int(math.ceil(area.right() * d)) - pad + 1)
+        y1 = min(mh, int(math.ceil(area.bottom() * d)) - pad + 1)
+        if x1 > x0 and y1 > y0:
+            # Colour only the exposed part: one LUT gather straight into a QImage, one blit.
+            img = QImage(x1 - x0, y1 - y0, QImage.Format.Format_RGB32)   # 32-bit rows: no padding
+            pixels = np.frombuffer(img.bits(), dtype=np.uint32, count=(x1 - x0) * (y1 - y0))
+            np.take(self._lut32, self.image[y0:y1, x0:x1], out=pixels.reshape(y1 - y0, x1 - x0), mode="clip")
+            del pixels
+            img.setDevicePixelRatio(d)
+            p.drawImage(QPointF((x0 + pad) / d, (y0 + pad) / d), img)
+
+        # Captions (index left, mean right) and the selection frame, only for exposed rows.
+        n = self.order.size
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        p.setFont(font)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        row0 = max(0, int((area.top() * d - pad) // g.cell_h))
+        row1 = min(math.ceil(n / g.cols), int((area.bottom() * d - pad) // g.cell_h) + 1)
+        chosen = self.selected if highlight else None
+        p.setPen(TEXT)        # one pen for all captions (few Qt calls per tile)
+        for pos in range(row0 * g.cols, min(n, row1 * g.cols)):
+            if int(self.order[pos]) != chosen:
+                self._draw_caption(p, pos)
+        if chosen is not None:
+            p.setPen(HIGHLIGHT)
+            self._draw_caption(p, int(self.pos_of[chosen]))
+            pen = QPen(HIGHLIGHT, 3)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(self.tile_rect(chosen).adjusted(-1.5, -1.5, 1.5, 1.5))
+
+    def _draw_caption(self, p: QPainter, pos: int) -> None:
+        """Index (left) and mean (right) under the thumbnail at display position ``pos``."""
+        g, d = self.g, self.g.dpr
+        ch = int(self.order[pos])
+        cx, cy = g.cell_origin(pos)
+        rect = QRectF((cx + g.m) / d, (cy + g.m + g.tp) / d, g.tp / d, g.lab / d)
+        p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"#{ch}")
+        p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                   f"μ {_fmt(float(self.means[ch]))}")
+
+    def grid_image(self) -> QImage:
+        """The whole mosaic with captions (no selection frame) at the mosaic's pixel density;
+        a null QImage when empty."""
+        if self.image is None:
+            return QImage()
+        d = self.g.dpr
+        size = self.size()
+        img = QImage(round(size.width() * d), round(size.height() * d), QImage.Format.Format_RGB32)
+        img.setDevicePixelRatio(d)
+        p = QPainter(img)
+        self.render(p, QRectF(0, 0, size.width(), size.height()), highlight=False)
+        p.end()
+        return img
+
+    # ------------------------------------------------------------------ input → owner
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        self.render(p, QRectF(event.rect()), highlight=True)
+        p.end()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            ch = self.tile_at(event.position().toPoint())
+            if ch is not None:
+                self._owner_ref()._choose(ch)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if not self._owner_ref()._handle_key(event.key()):
+            super().keyPressEvent(event)
+
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.ToolTip:
+            ch = self.tile_at(e.pos())
+            text = self._owner_ref()._tooltip(ch) if ch is not None else ""
+            if text:
+                QToolTip.showText(e.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                e.ignore()
+            return True
+        if e.type() == QEvent.Type.DevicePixelRatioChange:
+            self._owner_ref()._relayout()
+        return super().event(e)

@@ -1,0 +1,202 @@
+"""Channel thumbnails and their mosaic as colormap-index arrays: numpy only, no Qt, no torch.
+
+The channel grid shows every channel of a layer (up to 512) as one picture. Everything
+up to the colours is plain array work, kept here so that it can run anywhere: the grid
+calls it on the UI thread today, and the worker thread can call :func:`thumbnails` to
+precompute a layer's tiles before the layer reaches the UI.
+
+Steps: each channel is box-averaged by whole factors towards the tile size, mapped to
+colormap indices by colormaps.to_indices (the one value → index rule, per-channel or
+shared levels), then taken to the exact tile size by nearest sampling; :func:`compose`
+pastes the index tiles, in display order, into one uint16 mosaic whose cells also hold
+room for a caption, with BG_INDEX (256) for background. Sizes here are physical pixels.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from widgets.colormaps import to_indices
+
+TILE = 80          # thumbnail box, logical px
+MARGIN = 5         # around each thumbnail inside its cell (the selection frame lives there)
+LABEL_H = 15       # caption strip under each thumbnail
+PAD = 6            # around the whole mosaic
+BG_INDEX = 256     # mosaic value for "no thumbnail here" (one past the colormap's 256 colours)
+
+
+# ---------------------------------------------------------------------- resampling
+def _shrink_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    """Box-average one axis by the integer factor n_in // n_out (no-op below 2×); float32 out."""
+    n_in = a.shape[axis]
+    k = n_in // n_out
+    if k < 2:
+        return a
+    n = (n_in // k) * k
+    sl = [slice(None)] * a.ndim
+    acc = None
+    for j in range(k):
+        sl[axis] = slice(j, n, k)
+        part = a[tuple(sl)]
+        acc = part.astype(np.float32, copy=True) if acc is None else np.add(acc, part, out=acc)
+    acc *= np.float32(1.0 / k)
+    return acc
+
+
+def nearest_index(n_in: int, n_out: int) -> np.ndarray:
+    """Source index of each of ``n_out`` output pixels sampling ``n_in`` (pixel centres)."""
+    return ((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.intp)
+
+
+def shrink_stack(acts: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """(C, H, W) box-shrunk by integer factors towards (out_h, out_w); any strides in.
+
+    Below a factor of 2 an axis is left as it is (then it may be the input itself)."""
+    return _shrink_axis(_shrink_axis(acts, out_h, 1), out_w, 2)
+
+
+def thumb_shape(h: int, w: int, box: int) -> tuple[int, int]:
+    """Thumbnail (height, width) for an h×w map in a ``box``-px square, aspect kept.
+
+    Maps smaller than the box grow by one whole factor, so every activation becomes a
+    square of the same size instead of uneven nearest-neighbour stripes."""
+    th, tw = (box, max(1, round(box * w / h))) if h >= w else (max(1, round(box * h / w)), box)
+    if h < th and w < tw:
+        k = max(1, min(th // h, tw // w))
+        th, tw = h * k, w * k
+    return th, tw
+
+
+# ---------------------------------------------------------------------- levels and indices
+def channel_levels(data: np.ndarray, shared: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (lo, hi) float32 arrays of shape (C,): each channel's min..max, or with
+    ``shared`` the layer's min..max repeated, so that tiles compare in strength."""
+    lo = data.min(axis=(1, 2))   # no reshape: that would copy a channels-last view
+    hi = data.max(axis=(1, 2))
+    if shared:
+        lo, hi = np.full_like(lo, lo.min()), np.full_like(hi, hi.max())
+    return lo.astype(np.float32, copy=False), hi.astype(np.float32, copy=False)
+
+
+def channel_indices(values: np.ndarray, lo, hi) -> np.ndarray:
+    """to_indices over a (C, h, w) stack with per-channel (C,) or shared scalar levels."""
+    lo = np.asarray(lo, dtype=np.float32)
+    hi = np.asarray(hi, dtype=np.float32)
+    if lo.ndim:
+        lo = lo.reshape(-1, 1, 1)
+    if hi.ndim:
+        hi = hi.reshape(-1, 1, 1)
+    return to_indices(values, lo, hi)
+
+
+def index_thumbnails(small: np.ndarray, lo, hi, th: int, tw: int) -> np.ndarray:
+    """A box-shrunk (C, h', w') stack → (C, th, tw) uint8 colormap indices (nearest sampling)."""
+    idx = channel_indices(small, lo, hi)
+    (sh, sw), (ky, ry), (kx, rx) = idx.shape[1:], divmod(th, idx.shape[1]), divmod(tw, idx.shape[2])
+    if ry == rx == 0:   # a whole factor (small maps): the same as nearest, about twice as fast
+        return np.repeat(np.repeat(idx, ky, axis=1), kx, axis=2)
+    yi, xi = nearest_index(sh, th), nearest_index(sw, tw)
+    # np.take, not idx[:, yi][:, :, xi]: C-contiguous out whatever the input's strides (compose
+    # then reads it fast), and ~5× faster for 512×14×14 → 70×70.
+    return np.take(np.take(idx, yi, axis=1), xi, axis=2)
+
+
+def thumbnails(data: np.ndarray, lo, hi, box: int = TILE) -> np.ndarray:
+    """Every channel of ``data`` (C, H, W) as a thumbnail of colormap indices: (C, th, tw) uint8
+    with (th, tw) = thumb_shape(H, W, box). ``lo``/``hi``: (C,) per-channel levels or scalars
+    (shared); see channel_levels. Pure and Qt-free: safe on any thread."""
+    data = np.asarray(data)
+    if data.ndim != 3 or min(data.shape) == 0:
+        raise ValueError(f"thumbnails need a non-empty (C, H, W) array, got shape {data.shape}")
+    th, tw = thumb_shape(data.shape[1], data.shape[2], int(box))
+    return index_thumbnails(shrink_stack(data, th, tw), lo, hi, th, tw)
+
+
+# ---------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class Geom:
+    """Mosaic geometry in physical pixels (logical × device pixel ratio)."""
+    dpr: float = 1.0
+    tp: int = TILE          # thumbnail box
+    th: int = TILE          # thumbnail height/width (aspect kept inside the box)
+    tw: int = TILE
+    m: int = MARGIN
+    lab: int = LABEL_H
+    pad: int = PAD
+    cols: int = 1
+
+    @property
+    def cell_w(self) -> int:
+        return self.tp + 2 * self.m
+
+    @property
+    def cell_h(self) -> int:
+        return self.tp + self.lab + 2 * self.m
+
+    @property
+    def oy(self) -> int:
+        return self.m + (self.tp - self.th) // 2
+
+    @property
+    def ox(self) -> int:
+        return self.m + (self.tp - self.tw) // 2
+
+    def rows(self, n: int) -> int:
+        return math.ceil(n / self.cols)
+
+    def cell_origin(self, pos: int) -> tuple[int, int]:
+        """Top-left (x, y) of display position ``pos``'s cell, including the outer pad."""
+        return self.pad + (pos % self.cols) * self.cell_w, self.pad + (pos // self.cols) * self.cell_h
+
+    def position_at(self, x: float, y: float, n: int) -> int | None:
+        """Display position of the cell under physical point (x, y), or None (pad, past the end)."""
+        x, y = x - self.pad, y - self.pad
+        if x < 0 or y < 0:
+            return None
+        col, row = int(x // self.cell_w), int(y // self.cell_h)
+        k = row * self.cols + col
+        return k if col < self.cols and k < n else None
+
+
+def layout(c: int, h: int, w: int, dpr: float, width_px: float) -> Geom:
+    """The geometry for ``c`` maps of h×w at ``dpr`` in a view ``width_px`` physical px wide."""
+    tp = max(8, round(TILE * dpr))
+    th, tw = thumb_shape(h, w, tp)
+    g = Geom(dpr=dpr, tp=tp, th=th, tw=tw, m=round(MARGIN * dpr), lab=round(LABEL_H * dpr), pad=round(PAD * dpr))
+    cols = int((width_px - 2 * g.pad) // g.cell_w)
+    return replace(g, cols=min(max(1, cols), c))
+
+
+def display_order(stat: np.ndarray | None, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """(order, pos_of): channel at each display position, and each channel's position.
+
+    ``stat`` None keeps index order, else channels go by descending ``stat`` (stable)."""
+    order = np.arange(c, dtype=np.intp) if stat is None else np.argsort(-stat, kind="stable").astype(np.intp)
+    pos_of = np.empty(c, dtype=np.intp)
+    pos_of[order] = np.arange(c)
+    return order, pos_of
+
+
+def compose(thumbs: np.ndarray, order: np.ndarray, g: Geom) -> np.ndarray:
+    """The uint16 index mosaic (rows·cell_h, cols·cell_w): (C, th, tw) thumbnails in
+    display ``order``, BG_INDEX around and between them."""
+    c, th, tw = thumbs.shape
+    if (th, tw) != (g.th, g.tw):
+        raise ValueError(f"thumbnails are {th}×{tw}, the layout expects {g.th}×{g.tw}")
+    rows, cols = g.rows(c), g.cols
+    mosaic = np.empty((rows, g.cell_h, cols, g.cell_w), dtype=np.uint16)
+    oy, ox = g.oy, g.ox
+    mosaic[:, :oy] = BG_INDEX
+    mosaic[:, oy + th:] = BG_INDEX
+    mosaic[:, oy:oy + th, :, :ox] = BG_INDEX
+    mosaic[:, oy:oy + th, :, ox + tw:] = BG_INDEX
+    tiles = mosaic[:, oy:oy + th, :, ox:ox + tw]          # view (rows, th, cols, tw)
+    full, rem = divmod(c, cols)
+    if full:
+        tiles[:full] = thumbs[order[:full * cols]].reshape(full, cols, th, tw).transpose(0, 2, 1, 3)
+    if rem:
+        tiles[full, :, :rem] = thumbs[order[full * cols:]].transpose(1, 0, 2)
+        tiles[full, :, rem:] = BG_INDEX
+    return mosaic.reshape(rows * g.cell_h, cols * g.cell_w)
