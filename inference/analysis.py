@@ -1,14 +1,14 @@
-"""One image through the whole engine: load → demo conv → preprocess → forward with capture → predictions.
+"""One image through the whole engine: load → preprocess → forward with capture → predictions → demo conv.
 
 This is the code path both the CLI and the GUI's worker run. Results are
-handed out through callbacks the moment they exist (photo, demo conv, each
-layer, predictions), so a worker can forward them as signals while the pass is
-still running, and the CLI can simply collect them.
+handed out through callbacks the moment they exist (photo, each layer,
+predictions, demo conv), so a worker can forward them as signals while the
+pass is still running, and the CLI can simply collect them. The result is a
+:class:`~inference.run.Run`, which keeps the input and every layer's tensor so
+the image can be re-entered (re-runs with edits, gradients).
 """
-import threading
 import time
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -20,6 +20,9 @@ from .images import LoadedImage, load_image
 from .model import ModelBundle
 from .predict import Predictions, predictions_from_logits
 from .preprocess import Prepared, preprocess
+from .run import Run, forward_lock
+
+__all__ = ["AnalysisOptions", "Run", "analyze", "capture_run", "demo_for", "forward", "forward_lock", "layer_specs"]
 
 
 @dataclass(frozen=True)
@@ -31,35 +34,11 @@ class AnalysisOptions:
     max_side: int = DEFAULT_MAX_SIDE
     top_k: int = 5
     layers: frozenset[str] | None = None   # None: capture every layer
-
-
-@dataclass
-class Analysis:
-    """Everything one image produced, as the CLI collects it."""
-
-    image: LoadedImage
-    prepared: Prepared
-    demo: DemoConvResult
-    layers: dict[str, LayerOutput] = field(default_factory=dict)
-    predictions: Predictions | None = None
-    seconds: float = 0.0
+    stats: bool = True                     # compute every layer's channel statistics before returning
 
 
 def _noop(*_):
     pass
-
-
-_locks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_locks_guard = threading.Lock()
-
-
-def forward_lock(model) -> threading.Lock:
-    """One capture at a time per model: hooks and the in-place switch are per model, not per thread."""
-    with _locks_guard:
-        lock = _locks.get(model)
-        if lock is None:
-            lock = _locks[model] = threading.Lock()
-        return lock
 
 
 def layer_specs(bundle: ModelBundle) -> list[LayerSpec]:
@@ -69,47 +48,52 @@ def layer_specs(bundle: ModelBundle) -> list[LayerSpec]:
 def forward(bundle: ModelBundle, prepared: Prepared, specs: list[LayerSpec],
             on_layer: Callable[[LayerOutput], None], cancel: Callable[[], bool] | None = None,
             only: set[str] | None = None) -> torch.Tensor:
-    """Run the network on one prepared input, streaming each captured layer to ``on_layer``."""
-    x = prepared.tensor.unsqueeze(0).to(bundle.device)
-    if bundle.device.type == "cpu":
-        x = x.contiguous(memory_format=torch.channels_last)
-    with forward_lock(bundle.model), torch.no_grad(), ActivationCapture(bundle.model, specs, on_layer, cancel, only):
-        logits = bundle.model(x)
+    """Run the network on one prepared input, streaming each captured layer to ``on_layer``; the [N] logits."""
+    run = Run(bundle, None, prepared, specs)  # type: ignore[arg-type]
+    return capture_run(run, on_layer, cancel, only)
+
+
+def capture_run(run: Run, on_layer: Callable[[LayerOutput], None], cancel: Callable[[], bool] | None = None,
+                only: set[str] | None = None) -> torch.Tensor:
+    """The forward of ``run``'s input, keeping each captured layer in ``run`` and streaming it to ``on_layer``."""
+    def keep(layer: LayerOutput) -> None:
+        run.layers[layer.name] = layer
+        on_layer(layer)
+
+    model = run.bundle.model
+    with forward_lock(model), torch.no_grad(), ActivationCapture(model, run.specs, keep, cancel, only) as capture:
+        run.tensors = capture.tensors
+        logits = model(run.input_batch())
+    run.logits = logits.detach()
     return logits[0].float().cpu()
 
 
 def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOptions(), *,
             on_image: Callable[[LoadedImage, Prepared], None] = _noop,
             on_demo: Callable[[DemoConvResult], None] = _noop,
-            on_layer: Callable[[LayerOutput], None] | None = None,
+            on_layer: Callable[[LayerOutput], None] = _noop,
             on_predictions: Callable[[Predictions], None] = _noop,
-            cancel: Callable[[], bool] | None = None) -> Analysis:
+            cancel: Callable[[], bool] | None = None) -> Run:
     """Run one image end to end. Raises ImageLoadError for a bad file, Cancelled when superseded."""
     t0 = time.perf_counter()
     check = cancel or (lambda: False)
     image = load_image(path, max_side=options.max_side)
-    prepared = preprocess(image.pil(), options.preprocess)
+    prepared = preprocess(image.for_network(), options.preprocess, photo_size=image.display_size)
     on_image(image, prepared)
     if check():
         raise Cancelled("superseded by a newer request")
-    result = Analysis(image, prepared, demo=None)  # type: ignore[arg-type]
-
-    collected = result.layers
-    def keep(layer: LayerOutput):
-        if on_layer is None:
-            collected[layer.name] = layer
-        else:
-            on_layer(layer)
-
-    logits = forward(bundle, prepared, layer_specs(bundle), keep, cancel, options.layers)
-    result.predictions = predictions_from_logits(logits.numpy(), bundle.class_names, options.top_k, bundle.imagenet_head)
-    on_predictions(result.predictions)
+    run = Run(bundle, image, prepared, layer_specs(bundle), top_k=options.top_k)
+    logits = capture_run(run, on_layer, cancel, options.layers)
+    run.predictions = predictions_from_logits(logits.numpy(), bundle.class_names, options.top_k, bundle.imagenet_head)
+    on_predictions(run.predictions)
     # The demo conv is cheap and independent of the network; it runs after the
     # forward so the first feature map reaches the screen as early as possible.
-    result.demo = demo_for(image, options)
-    on_demo(result.demo)
-    result.seconds = time.perf_counter() - t0
-    return result
+    run.demo = demo_for(image, options)
+    on_demo(run.demo)
+    if options.stats:
+        run.compute_stats()
+    run.seconds = time.perf_counter() - t0
+    return run
 
 
 def demo_for(image: LoadedImage, options: AnalysisOptions) -> DemoConvResult:

@@ -2,23 +2,30 @@
 
 Model-agnostic: hooks go on every leaf of ``named_modules()``; names come from
 the module tree, aliases from an optional table. Results stream to a callback
-in forward order, so a GUI can fill in while the pass runs.
+in forward order, so a GUI can fill in while the pass runs, and the outputs are
+kept as tensors so a run can be re-entered (see ``inference.run``).
 
 Copying 110 MB of VGG activations would cost a fifth of the forward pass, so
-outputs are handed out without a copy, and two things keep them intact:
+outputs are kept and handed out without a copy, and two things keep them intact:
 
 - in-place modules (VGG's ``ReLU(inplace=True)``) run out of place while
   capturing, so a conv's output keeps its negative values;
 - in-place *functional* ops inside a module's forward (``out += identity`` in a
-  ResNet block) cannot be switched off, so the first pass over a model clones
-  every output and uses PyTorch's tensor version counters to learn which
-  outputs are later modified; from then on exactly those are cloned.
+  ResNet block) cannot be switched off, so the first *full* pass over a model
+  clones every output and uses PyTorch's tensor version counters to learn which
+  outputs are later modified; from then on exactly those are cloned. A partial
+  pass (``only``) sees too little to learn from: until a full pass has run, it
+  clones everything.
 
-Per-channel statistics are computed lazily, by whoever first asks (the layer
-on screen, or the CLI's report), not for all 39 layers on every pass.
+The same full pass learns whether the model is a plain chain of its leaves
+(``inference.chain``), which lets a run re-enter at any layer cheaply.
+
+Per-channel statistics are computed when asked (``LayerOutput.compute_stats``):
+the worker does it off the UI thread, the CLI when it reports.
 """
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -27,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .chain import ChainRecorder
 from .errors import Cancelled
 
 
@@ -43,7 +51,12 @@ class LayerSpec:
 
 @dataclass(frozen=True, eq=False)
 class LayerOutput:
-    """One layer's output for one image, batch dimension removed (a read-only float32 array)."""
+    """One layer's output for one image, batch dimension removed (a read-only float32 array).
+
+    The statistics are computed once, by ``compute_stats()`` (on the worker);
+    ``has_stats`` tells a view whether they are there yet, so the UI thread
+    never computes them itself.
+    """
 
     spec: LayerSpec
     data: np.ndarray                  # float32 [C, H, W] (any strides) or [N]
@@ -58,9 +71,21 @@ class LayerOutput:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
 
+    @property
+    def is_map(self) -> bool:
+        return self.data.ndim == 3
+
     @cached_property
-    def _stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _stats(self) -> tuple[np.ndarray, ...] | None:
         return channel_stats(self.data) if self.data.ndim == 3 else None
+
+    def compute_stats(self) -> "LayerOutput":
+        self._stats  # noqa: B018  (fills the cache)
+        return self
+
+    @property
+    def has_stats(self) -> bool:
+        return "_stats" in self.__dict__ or self.data.ndim != 3
 
     @property
     def means(self) -> np.ndarray | None:
@@ -77,6 +102,10 @@ class LayerOutput:
         return None if self._stats is None else self._stats[2]
 
     @property
+    def mins(self) -> np.ndarray | None:
+        return None if self._stats is None else self._stats[3]
+
+    @property
     def best_channel(self) -> int | None:
         """The channel with the highest mean: the write-up's rule for what to overlay."""
         return None if self.means is None else int(np.argmax(self.means))
@@ -86,15 +115,17 @@ class LayerOutput:
         return None if self.means is None else float(self.means[self.best_channel])
 
 
-def channel_stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-channel mean, max and fraction > 0 of a [C, H, W] array, in float32."""
+def channel_stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel mean, max, fraction > 0 and min of a [C, H, W] array, in float32."""
     c = data.shape[0]
     hwc = data.transpose(1, 2, 0)
     rows = hwc.reshape(-1, c) if hwc.flags.c_contiguous else data.reshape(c, -1).T  # no copy either way
     means = rows.mean(axis=0, dtype=np.float64)
     maxs = rows.max(axis=0)
-    fracs = np.count_nonzero(rows > 0, axis=0) / rows.shape[0]
-    return means.astype(np.float32), maxs.astype(np.float32), fracs.astype(np.float32)
+    mins = rows.min(axis=0)
+    positive = np.add.reduce(rows > 0, axis=0, dtype=np.int64)
+    fracs = positive / max(1, rows.shape[0])
+    return means.astype(np.float32), maxs.astype(np.float32), fracs.astype(np.float32), mins.astype(np.float32)
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -111,29 +142,47 @@ def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None) -> 
     ]
 
 
+@contextmanager
+def out_of_place(model: nn.Module):
+    """Run the model's in-place modules out of place, so every module's output stays what it computed."""
+    switched = [m for _, m in leaf_modules(model) if getattr(m, "inplace", False) is True]
+    for m in switched:
+        m.inplace = False
+    try:
+        yield
+    finally:
+        for m in switched:
+            m.inplace = True
+
+
 # What each model taught us: the names whose outputs an in-place functional op modifies later.
 _MUST_COPY: "weakref.WeakKeyDictionary[nn.Module, frozenset[str]]" = weakref.WeakKeyDictionary()
 
 
-def to_numpy(output: torch.Tensor, copy: bool) -> np.ndarray:
-    """A module's batch-1 output as a read-only float32 array (a view unless ``copy`` or a device move)."""
-    out = output.detach()[0]
+def learned(model: nn.Module) -> bool:
+    """True once a full capture has taught us which of the model's outputs must be copied."""
+    return model in _MUST_COPY
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A kept batch-1 output as a read-only float32 array (a view of it unless a device or dtype move)."""
+    out = tensor[0]
     if out.device.type != "cpu" or out.dtype != torch.float32:
         out = out.to(device="cpu", dtype=torch.float32)
-    elif copy:
-        out = out.clone()
     data = out.numpy()
     data.setflags(write=False)
     return data
 
 
 class ActivationCapture:
-    """Context manager: hooks every leaf, hands each output to ``on_layer`` in forward order.
+    """Context manager: hooks every leaf, keeps each output, hands it to ``on_layer`` in forward order.
 
-    ``cancel()`` is polled after every layer; when it returns True the pass is
-    aborted with :class:`Cancelled` (a newer request superseded this one).
-    Run the forward under ``torch.no_grad()`` (not inference_mode, whose
-    tensors have no version counter).
+    ``tensors`` maps each captured name to its output as the model produced it
+    (batch dimension kept, detached, cloned only where a later in-place op
+    would change it). ``cancel()`` is polled after every layer; when it
+    returns True the pass is aborted with :class:`Cancelled`. Run the forward
+    under ``torch.no_grad()`` (not inference_mode, whose tensors have no
+    version counter and cannot be re-entered with autograd).
     """
 
     def __init__(self, model: nn.Module, specs: list[LayerSpec], on_layer: Callable[[LayerOutput], None],
@@ -144,19 +193,24 @@ class ActivationCapture:
         self._cancel = cancel
         self._only = only
         self._handles = []
-        self._inplace: list[nn.Module] = []
+        self._inplace = None
         self._watch: list[tuple[str, torch.Tensor, int]] = []
-        self._learning = model not in _MUST_COPY
+        full = only is None or set(self._specs) <= set(only)
+        self._learning = full and not learned(model)
+        self._copy_all = not learned(model)
         self._must_copy = _MUST_COPY.get(model, frozenset())
+        self.chain = ChainRecorder(model) if self._learning else None
+        self.tensors: dict[str, torch.Tensor] = {}
         self._count = 0
         self._t0 = 0.0
 
     def __enter__(self):
         self._t0 = time.perf_counter()
+        self._inplace = out_of_place(self._model)
+        self._inplace.__enter__()
+        if self.chain is not None:
+            self.chain.attach()
         for name, module in leaf_modules(self._model):
-            if getattr(module, "inplace", False) is True:
-                module.inplace = False
-                self._inplace.append(module)
             if name in self._specs and (self._only is None or name in self._only):
                 self._handles.append(module.register_forward_hook(self._hook(self._specs[name])))
             elif self._cancel is not None:
@@ -167,9 +221,9 @@ class ActivationCapture:
         for h in self._handles:
             h.remove()
         self._handles.clear()
-        for module in self._inplace:
-            module.inplace = True
-        self._inplace.clear()
+        if self.chain is not None:
+            self.chain.detach()
+        self._inplace.__exit__(None, None, None)
         if exc_type is None and self._learning:
             # Outputs whose version moved were modified in place after their module ran.
             _MUST_COPY[self._model] = frozenset(n for n, t, v in self._watch if t._version != v)
@@ -183,10 +237,13 @@ class ActivationCapture:
     def _hook(self, spec: LayerSpec):
         def hook(module, inputs, output):
             if isinstance(output, torch.Tensor):
+                kept = output.detach()
                 if self._learning:
                     self._watch.append((spec.name, output, output._version))
-                data = to_numpy(output, copy=self._learning or spec.name in self._must_copy)
-                self._on_layer(LayerOutput(spec, data, self._count, time.perf_counter() - self._t0))
+                if self._copy_all or spec.name in self._must_copy:
+                    kept = kept.clone()
+                self.tensors[spec.name] = kept
+                self._on_layer(LayerOutput(spec, to_numpy(kept), self._count, time.perf_counter() - self._t0))
                 self._count += 1
             self._check_cancel(module, inputs, output)
         return hook

@@ -1,9 +1,10 @@
 """The machine-readable summary of one analysis (``convscope inspect --json``) and its text form."""
-from .analysis import Analysis, layer_specs
+from .analysis import layer_specs
+from .run import Run
 from .model import ModelBundle
 
 
-def analysis_report(result: Analysis, bundle: ModelBundle) -> dict:
+def analysis_report(result: Run, bundle: ModelBundle) -> dict:
     """The documented JSON shape; layers in forward order."""
     demo = result.demo
     layers = []

@@ -1,0 +1,127 @@
+"""Learn, from one real forward, whether a model is a plain chain of its leaf modules.
+
+A chain (VGG, AlexNet: ``features`` → ``avgpool`` → ``flatten`` → ``classifier``)
+can be re-entered at any layer by running only the leaves after it, from that
+layer's kept output. Nothing here knows any architecture: a recorder watches
+one forward and accepts the model as a chain only if every leaf ran once, took
+exactly one tensor, and that tensor was the previous leaf's output (the same
+tensor, or equal to it reshaped, as ``torch.flatten`` does) unmodified since;
+the first leaf must take the model's input and the last must give its output.
+Anything else (ResNet's skip connections, a leaf reused twice, arithmetic
+between leaves) is not a chain, and a run then re-enters with hooks on a full
+forward instead.
+"""
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+_CHAINS: "weakref.WeakKeyDictionary[nn.Module, Chain | None]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The leaves in forward order, and the shape (batch dim excluded) each one's input is reshaped to."""
+
+    names: tuple[str, ...]
+    reshapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def run(self, modules: dict[str, nn.Module], h: torch.Tensor, start: int, stop: str | None = None,
+            on_output: Callable[[str, torch.Tensor], None] | None = None) -> torch.Tensor:
+        """Feed ``h`` to leaf number ``start`` and on, up to ``stop`` (included) or the end."""
+        for name in self.names[start:]:
+            shape = self.reshapes.get(name)
+            if shape is not None:
+                h = h.reshape(h.shape[0], *shape)
+            h = modules[name](h)
+            if on_output is not None:
+                on_output(name, h)
+            if name == stop:
+                break
+        return h
+
+
+def chain_of(model: nn.Module) -> Chain | None:
+    """What a full capture learnt about ``model``: its chain, or None (not a chain, or not learnt yet)."""
+    return _CHAINS.get(model)
+
+
+def chain_learned(model: nn.Module) -> bool:
+    return model in _CHAINS
+
+
+class ChainRecorder:
+    """Hooks that watch one forward of ``model`` and store what they learn in ``chain_of(model)``."""
+
+    def __init__(self, model: nn.Module):
+        self._model = model
+        self._handles = []
+        self._calls: list[list] = []   # [name, input, output, output version]
+        self._input = None
+        self._output = None
+        self._broken = False
+
+    def attach(self) -> None:
+        for name, module in ((n, m) for n, m in self._model.named_modules() if n and not any(True for _ in m.children())):
+            self._handles.append(module.register_forward_pre_hook(self._pre(name)))
+            self._handles.append(module.register_forward_hook(self._post))
+        self._handles.append(self._model.register_forward_pre_hook(self._model_in))
+        self._handles.append(self._model.register_forward_hook(self._model_out))
+
+    def detach(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        if self._output is not None:  # the forward completed
+            _CHAINS[self._model] = None if self._broken else self._verdict()
+        self._calls.clear()
+        self._input = self._output = None
+
+    def _model_in(self, module, args):
+        self._input = args[0] if len(args) == 1 and isinstance(args[0], torch.Tensor) else None
+
+    def _model_out(self, module, args, output):
+        self._output = output if isinstance(output, torch.Tensor) else None
+        if self._output is None:
+            self._broken = True
+
+    def _pre(self, name: str):
+        def hook(module, args):
+            if len(args) != 1 or not isinstance(args[0], torch.Tensor) or any(c[0] == name for c in self._calls):
+                self._broken = True
+                return
+            prev = self._calls[-1] if self._calls else None
+            if prev is not None and (prev[2] is None or prev[2]._version != prev[3]):
+                self._broken = True  # the previous output was changed in place before it was used
+            self._calls.append([name, args[0], None, 0])
+        return hook
+
+    def _post(self, module, args, output):
+        if self._broken or not self._calls:
+            return
+        if not isinstance(output, torch.Tensor):
+            self._broken = True
+            return
+        self._calls[-1][2] = output
+        self._calls[-1][3] = output._version
+
+    def _verdict(self) -> Chain | None:
+        if not self._calls or self._input is None:
+            return None
+        reshapes: dict[str, tuple[int, ...]] = {}
+        source = self._input
+        for name, given, output, _ in self._calls:
+            if given is not source:
+                if given.numel() != source.numel() or not torch.equal(given, source.reshape(given.shape)):
+                    return None
+                if given.shape != source.shape:
+                    reshapes[name] = tuple(given.shape[1:])
+            source = output
+        if self._output is not source and not torch.equal(self._output, source):
+            return None
+        return Chain(tuple(c[0] for c in self._calls), reshapes)

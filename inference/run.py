@@ -1,0 +1,230 @@
+"""One analysed image, kept so it can be re-entered: partial re-runs, gradients at a layer, input gradients.
+
+``analyze`` (inference.analysis) returns a :class:`Run`: the loaded photo, the
+prepared input, every captured layer's output as the model produced it (the
+tensors the views' numpy arrays are views of), the logits and predictions.
+Every probe of the next features is a re-entry of a run:
+
+- ``rerun(layer, edit)``: replace one layer's output and run the rest;
+- ``gradient(layer, target)``: d target / d (layer's output);
+- ``input_gradient(target)``: d target / d input.
+
+Where the model is a plain chain of its leaves (``inference.chain``), a
+re-entry starts from the kept output and runs only the leaves after it, so a
+gradient at relu5_3 runs no convolution before it. Elsewhere it runs the full
+forward with a hook that swaps in the edited output, or makes the layer's
+output a leaf to differentiate against (Captum's way). Parameters keep
+``requires_grad=False`` and ``torch.autograd.grad`` is used, never
+``.backward()``, so no parameter ``.grad`` is ever allocated.
+"""
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
+from .chain import Chain, chain_of
+from .demo_conv import DemoConvResult
+from .images import LoadedImage
+from .model import ModelBundle
+from .predict import Predictions, predictions_from_logits
+from .preprocess import Prepared
+from .probes import Edit, Target, Unit
+
+
+_locks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def forward_lock(model) -> threading.Lock:
+    """One pass at a time per model: hooks and the in-place switch are per model, not per thread."""
+    with _locks_guard:
+        lock = _locks.get(model)
+        if lock is None:
+            lock = _locks[model] = threading.Lock()
+        return lock
+
+
+class _Stop(Exception):
+    """Raised by a hook to end a forward once the target unit exists."""
+
+
+@dataclass(frozen=True, eq=False)
+class Rerun:
+    """What one edited re-run produced."""
+
+    layer: str
+    logits: np.ndarray                               # float32 [N]
+    predictions: Predictions
+    changed: dict[str, LayerOutput]                  # the edited layer and every later layer whose output changed
+
+
+@dataclass(eq=False)
+class Run:
+    """Everything one image produced, kept for re-entry (see the module docstring)."""
+
+    bundle: ModelBundle
+    image: LoadedImage
+    prepared: Prepared
+    specs: list[LayerSpec]
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)   # name → output, batch dim kept
+    layers: dict[str, LayerOutput] = field(default_factory=dict)
+    logits: torch.Tensor | None = None                               # [1, N], on the model's device
+    predictions: Predictions | None = None
+    demo: DemoConvResult | None = None
+    seconds: float = 0.0
+    top_k: int = 5
+
+    # ------------------------------------------------------------------ basics
+    def input_batch(self) -> torch.Tensor:
+        """The network's input as the forward took it: [1, 3, H, W] on the model's device."""
+        x = self.prepared.tensor.unsqueeze(0).to(self.bundle.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.bundle.device.type == "cpu" else x
+
+    def release(self) -> None:
+        """Drop the kept tensors (a new image replaces this run)."""
+        self.tensors.clear()
+        self.layers.clear()
+
+    def compute_stats(self, names=None) -> None:
+        """Per-channel statistics of ``names`` (default: every layer), computed here, not by a view."""
+        for name in (self.layers if names is None else names):
+            self.layers[name].compute_stats()
+
+    def _order(self, name: str) -> int:
+        try:
+            return self.layers[name].index
+        except KeyError:
+            raise ValueError(f"no layer named {name!r} in this run") from None
+
+    @property
+    def _model(self):
+        return self.bundle.model
+
+    def _chain(self) -> Chain | None:
+        chain = chain_of(self._model)
+        return chain if chain is not None and set(chain.names) <= set(self.tensors) else None
+
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        return dict(leaf_modules(self._model))
+
+    def _predictions(self, logits: torch.Tensor) -> tuple[np.ndarray, Predictions]:
+        z = logits[0].detach().float().cpu().numpy()
+        return z, predictions_from_logits(z, self.bundle.class_names, self.top_k, self.bundle.imagenet_head)
+
+    # ------------------------------------------------------------------ rerun
+    def rerun(self, layer: str, edit: Edit) -> Rerun:
+        """Replace ``layer``'s output by ``edit(output)`` and run the network on from there."""
+        start = self._order(layer)
+        spec_of = {s.name: s for s in self.specs}
+        changed: dict[str, LayerOutput] = {}
+
+        def keep(name: str, t: torch.Tensor) -> None:
+            if self.layers[name].index < start:
+                return
+            t = t.detach()
+            old = self.tensors.get(name)
+            if name == layer or old is None or old.shape != t.shape or not torch.equal(old, t):
+                changed[name] = LayerOutput(spec_of[name], to_numpy(t), self.layers[name].index, 0.0)
+
+        model = self._model
+        chain = self._chain()
+        with forward_lock(model), torch.no_grad():
+            if chain is not None:
+                edited = edit(self.tensors[layer])
+                keep(layer, edited)
+                with out_of_place(model):
+                    logits = chain.run(self._modules(), edited, chain.index(layer) + 1, on_output=keep)
+            else:
+                module = self._modules()[layer]
+                handle = module.register_forward_hook(lambda m, args, out: edit(out))
+                later = {n for n, o in self.layers.items() if o.index >= start}
+                try:
+                    with ActivationCapture(model, self.specs, lambda _o: None, only=later) as cap:
+                        logits = model(self.input_batch())
+                finally:
+                    handle.remove()
+                for name, t in cap.tensors.items():
+                    keep(name, t)
+        z, predictions = self._predictions(logits)
+        return Rerun(layer, z, predictions, changed)
+
+    # ------------------------------------------------------------------ gradients
+    def gradient(self, layer: str, target: Target) -> np.ndarray:
+        """d target / d (``layer``'s output), float32 with the layer's shape (batch dim removed)."""
+        start = self._order(layer)
+        self._check_target(target, after=start)
+        model = self._model
+        chain = self._chain()
+        with forward_lock(model), torch.enable_grad(), out_of_place(model):
+            if chain is not None:
+                a = self.tensors[layer].detach().requires_grad_(True)
+                if isinstance(target, Unit):
+                    out = a if target.layer == layer else chain.run(self._modules(), a, chain.index(layer) + 1,
+                                                                     stop=target.layer)
+                    score = target.of_output(out)
+                else:
+                    score = target.of_logits(chain.run(self._modules(), a, chain.index(layer) + 1))
+            else:
+                a, score = self._hooked_score(target, at=layer)
+            (grad,) = torch.autograd.grad(score, a, allow_unused=True)
+        return self._as_array(grad, a)
+
+    def input_gradient(self, target: Target) -> np.ndarray:
+        """d target / d input, float32 [3, H, W]: the basis of the effective receptive field."""
+        self._check_target(target, after=-1)
+        model = self._model
+        chain = self._chain()
+        with forward_lock(model), torch.enable_grad(), out_of_place(model):
+            x = self.input_batch().detach().clone().requires_grad_(True)
+            if chain is not None:
+                stop = target.layer if isinstance(target, Unit) else None
+                out = chain.run(self._modules(), x, 0, stop=stop)
+                score = target.of_output(out) if isinstance(target, Unit) else target.of_logits(out)
+            else:
+                _, score = self._hooked_score(target, at=None, x=x)
+            (grad,) = torch.autograd.grad(score, x, allow_unused=True)
+        return self._as_array(grad, x)
+
+    def _hooked_score(self, target: Target, at: str | None, x: torch.Tensor | None = None):
+        """A full forward whose ``at`` output becomes a leaf to differentiate against; stops at a Unit's layer."""
+        modules = self._modules()
+        held: dict[str, torch.Tensor] = {}
+        handles = []
+
+        def make_leaf(module, args, output):
+            held["a"] = output.detach().requires_grad_(True)
+            return held["a"].clone()  # later in-place ops change the clone, never the leaf
+
+        def stop(module, args, output):
+            held["unit"] = output
+            raise _Stop
+
+        if at is not None:
+            handles.append(modules[at].register_forward_hook(make_leaf))
+        if isinstance(target, Unit) and target.layer != at:
+            handles.append(modules[target.layer].register_forward_hook(stop))
+        try:
+            logits = self._model(self.input_batch() if x is None else x)
+        except _Stop:
+            logits = None
+        finally:
+            for h in handles:
+                h.remove()
+        if isinstance(target, Unit):
+            out = held["a"] if target.layer == at else held["unit"]
+            return held.get("a"), target.of_output(out)
+        return held.get("a"), target.of_logits(logits)
+
+    def _check_target(self, target: Target, after: int) -> None:
+        if isinstance(target, Unit):
+            if self._order(target.layer) < after:
+                raise ValueError(f"the unit's layer {target.layer} comes before the layer it is differentiated at")
+            target.check(self.layers[target.layer].shape)
+
+    @staticmethod
+    def _as_array(grad: torch.Tensor | None, wrt: torch.Tensor) -> np.ndarray:
+        g = torch.zeros_like(wrt) if grad is None else grad
+        return np.ascontiguousarray(g[0].detach().float().cpu().numpy())
