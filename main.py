@@ -4,9 +4,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("inspect", "dump", "export"):
-        from app.cli import run
+    from app.cli import COMMANDS, gui_image_error, run
+    if argv and argv[0] in COMMANDS:
         return run(argv)
+    problem = gui_image_error(argv)  # a typo must not open a window (headless, it would never close)
+    if problem:
+        from app.options import fail
+        return fail(problem)
     from app.gui import run_gui
     return run_gui(argv)
 

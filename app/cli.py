@@ -14,6 +14,43 @@ from .options import OneLineParser, add_weight_options, fail, weights_request
 COMMANDS = ("inspect", "dump", "export")
 
 
+class _Unparsable(Exception):
+    pass
+
+
+def gui_image_error(argv: list[str]) -> str | None:
+    """Why the window's IMAGE argument cannot be meant, or None to open the window.
+
+    Checked before any window exists: a mistyped command (``convscope modles``) or a
+    missing file would otherwise open a window that, headless, never closes.
+    """
+    import os
+    from difflib import get_close_matches
+
+    from .gui import build_parser
+
+    if any(a in ("-h", "--help") for a in argv):
+        return None
+    parser = build_parser()
+
+    def quiet(message):
+        raise _Unparsable(message)
+
+    parser.error = quiet  # usage errors are left to the window's own parse, which reports them
+    try:
+        word = parser.parse_args(argv).image
+    except (_Unparsable, SystemExit):
+        return None
+    if word is None or os.path.exists(word):
+        return None
+    separators = {"/", os.sep, os.altsep or "/"}
+    if any(s in word for s in separators) or Path(word).suffix:
+        return f"cannot open '{os.path.basename(os.path.normpath(word)) or word}': no such file"
+    close = get_close_matches(word, COMMANDS, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"'{word}' is neither a command ({', '.join(COMMANDS)}) nor a file; give an image to open the window{hint}"
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="convscope", description="See what every layer of VGG16 extracts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -126,7 +127,11 @@ def _safe_load(path: Path):
     try:
         # No mmap: the tensors may become the model's parameters (assign=True), and a
         # mapped file that is re-saved in place while the app runs would crash it (SIGBUS).
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about a plain pickle of protocol != 2 before refusing it (or loading
+            # it); that would be a second stderr line after our one-line answer.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if "Weights only load failed" in str(err):
             raise WeightsError(

@@ -136,3 +136,57 @@ def test_bad_image_one_line(capsys, tmp_path):
     bad.write_text("hello")
     code, _, err = run_cli(capsys, "inspect", str(bad), "--offline")
     assert_one_line_error(code, err, "notes.jpg")
+
+
+# ---------------------------------------------------------------------- as a real process
+def run_main(*argv, cwd=ROOT, timeout=60):
+    """``python main.py ARGV`` offscreen; a window that opens by mistake never closes, so the timeout fails it."""
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *argv], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_checkpoint_refused_for_safety_is_exactly_one_stderr_line(protocol, tmp_path, cat_path):
+    """torch warns about plain pickles of protocol != 2; that warning must not become a second line."""
+    import pickle
+    from pathlib import Path
+
+    class Evil:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "pwned",))
+
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(pickle.dumps({"features.0.weight": Evil()}, protocol=protocol))
+    proc = run_main("inspect", str(cat_path), "--weights", str(bad), timeout=300)
+    assert_one_line_error(proc.returncode, proc.stderr, "bad.pth", "refused for safety")
+    assert proc.stdout == "" and not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("word", ["modles", "expot", "inspekt"])
+def test_mistyped_command_is_one_line_listing_the_commands(word, tmp_path):
+    from app.cli import COMMANDS
+
+    proc = run_main(word, cwd=tmp_path)  # tmp_path: no file of that name
+    assert_one_line_error(proc.returncode, proc.stderr, f"'{word}'", *COMMANDS)
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("argv, name", [(["no/such/photo.jpg"], "photo.jpg"), (["missing.png"], "missing.png"),
+                                        (["--offline", "sub/dir/cat"], "cat")])
+def test_missing_image_for_the_window_is_no_such_file(argv, name, tmp_path):
+    proc = run_main(*argv, cwd=tmp_path)
+    assert_one_line_error(proc.returncode, proc.stderr, f"cannot open '{name}': no such file")
+
+
+@pytest.mark.parametrize("name", ["modles", "photo.jpg"])
+def test_existing_file_still_opens_the_window(name, tmp_path, cat_path):
+    """A file wins over the command check, even one named like a typo: the window opens on it."""
+    from PIL import Image
+
+    (tmp_path / name).write_bytes(cat_path.read_bytes())
+    shot = tmp_path / "shot.png"
+    proc = run_main(name, "--screenshot", str(shot), "--offline", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(shot) as im:
+        assert im.size[0] > 400 and im.size[1] > 300
