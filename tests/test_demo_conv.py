@@ -27,6 +27,36 @@ def test_equals_f_conv2d_with_reported_kernel(photo, preset):
     np.testing.assert_array_equal(r.rgb, np.clip(r.raw * 255, 0, 255).astype(np.uint8).transpose(1, 2, 0))
 
 
+# The textbook 3×3 filters, written out here (not imported), as cross-correlations the way
+# nn.Conv2d applies them; each colour channel is filtered on its own.
+TEXTBOOK = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "sobel_x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "sobel_y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+    "gaussian_blur": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+}
+
+
+def test_every_preset_but_random_has_a_textbook_kernel_here():
+    assert set(PRESETS) == {"random", *TEXTBOOK}
+
+
+@pytest.mark.parametrize("preset", sorted(TEXTBOOK))
+def test_preset_equals_f_conv2d_with_the_textbook_kernel(photo, preset):
+    """Each channel convolved alone (groups=3) with the filter, zero padding, no bias."""
+    rng = np.random.default_rng(3)
+    for rgb in (photo, rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)):
+        r = run_demo_conv(rgb, DemoConvSpec(preset=preset))
+        kernel = torch.tensor(TEXTBOOK[preset], dtype=torch.float32).expand(3, 1, 3, 3)
+        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
+        expected = F.conv2d(x, kernel, padding=1, groups=3)[0].numpy()
+        np.testing.assert_allclose(r.raw, expected, rtol=1e-5, atol=1e-6, err_msg=preset)
+        assert not r.bias.any()
+
+
 def test_random_kernel_is_pytorch_default_init_from_seed():
     torch.manual_seed(42)
     expected = torch.nn.Conv2d(3, 3, kernel_size=3, stride=1, padding=1)
