@@ -69,11 +69,27 @@ def test_download_then_cache_then_imagenet_answers(imagenet_like_bytes, file_ser
     assert cached_path(url).is_file() and seen[-1][0] == seen[-1][1] == imagenet_like_bytes.stat().st_size
     pred = analyze(cat_path, bundle).predictions
     assert set(pred.cat_vs_dog) == {"cat", "dog"}
-    assert pred.cat_vs_dog["cat"] == pytest.approx(float(pred.probs[281:286].sum()), rel=1e-5)
+    probs = torch.softmax(torch.from_numpy(pred.logits).double(), 0)  # independent of predict.py's softmax
+    assert pred.cat_vs_dog["cat"] == pytest.approx(float(probs[281:286].sum()), rel=1e-5)  # classes 281–285
+    assert pred.cat_vs_dog["dog"] == pytest.approx(float(probs[151:269].sum()), rel=1e-5)  # classes 151–268
     # Second time: from the cache, no request needed even offline.
     (folder / name).unlink()
     again = load_model(WeightsRequest(url=url, offline=True))
     assert again.source == "imagenet" and again.notice is None
+
+
+def test_cat_and_dog_sums_end_exactly_at_their_first_and_last_classes():
+    """Each class next to a boundary (150|151, 268|269, 280|281, 285|286) has its own big share."""
+    from inference.predict import predictions_from_logits
+
+    logits = torch.zeros(1000, dtype=torch.float64)
+    for k, i in enumerate((150, 151, 268, 269, 280, 281, 285, 286)):
+        logits[i] = 6.0 + 0.3 * k
+    probs = torch.softmax(logits, 0)
+    pred = predictions_from_logits(logits.float().numpy(), [f"c{i}" for i in range(1000)], imagenet_head=True)
+    assert pred.cat_vs_dog["cat"] == pytest.approx(float(probs[281:286].sum()), rel=1e-5)
+    assert pred.cat_vs_dog["dog"] == pytest.approx(float(probs[151:269].sum()), rel=1e-5)
+    assert predictions_from_logits(logits[:10].float().numpy(), ["x"] * 10, imagenet_head=True).cat_vs_dog is None
 
 
 def test_failed_download_falls_back_to_untrained(file_server, monkeypatch, tmp_path):
