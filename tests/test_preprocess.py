@@ -35,13 +35,80 @@ def test_letterbox_pads_with_grey(cat):
     assert x == pytest.approx(0) and w == pytest.approx(451) and y < 0
 
 
-@pytest.mark.parametrize("mode", ["imagenet", "legacy"])
-def test_rect_points_at_the_pixels_the_network_sees(cat, mode):
-    p = preprocess(cat, mode)
-    x, y, w, h = p.rect
-    crop = np.asarray(cat.crop((round(x), round(y), round(x + w), round(y + h))).resize((224, 224), Image.BILINEAR),
-                      dtype=np.float32)
-    assert np.abs(crop - p.view_rgb.astype(np.float32)).mean() < 6
+# ---------------------------------------------------------------------- where the input square lies
+# Photos whose pixels hold their own coordinates: channel 0 = x + 0.5, channel 1 = y + 0.5 (the
+# centre of the pixel, in photo pixels), channel 2 = 1 inside the photo. A resize or crop moves
+# these values with the pixels, so each input pixel says which point of the photo it shows.
+SIZES = [(451, 300), (300, 451), (641, 479), (97, 211), (257, 256), (1023, 767), (5000, 800), (211, 1601)]
+TOL = 0.5  # photo pixels; the fit of the encoding itself is within 0.1
+
+
+def coordinate_photo(w: int, h: int) -> torch.Tensor:
+    c = torch.ones(3, h, w)
+    c[0] = (torch.arange(w, dtype=torch.float64) + 0.5).float().view(1, w)
+    c[1] = (torch.arange(h, dtype=torch.float64) + 0.5).float().view(h, 1)
+    return c
+
+
+def torchvision_view(mode: str, photo: torch.Tensor) -> torch.Tensor:
+    """The 224×224 input each mode defines, made by torchvision's own transforms, unnormalised."""
+    from torchvision.models import VGG16_Weights
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    if mode == "imagenet":
+        tf = VGG16_Weights.IMAGENET1K_V1.transforms()
+        return tf(photo) * torch.tensor(tf.std).view(3, 1, 1) + torch.tensor(tf.mean).view(3, 1, 1)
+    if mode == "legacy":  # short side 224, centre crop
+        return T.Compose([T.Resize(224), T.CenterCrop(224)])(photo)
+    h, w = photo.shape[1:]  # letterbox: long side 224, aspect kept, centred on a canvas (0 = outside)
+    scale = 224 / max(w, h)
+    size = [max(1, round(h * scale)), max(1, round(w * scale))]
+    return TF.center_crop(TF.resize(photo, size, InterpolationMode.BICUBIC, antialias=True), [224, 224])
+
+
+def worst_miss(view: torch.Tensor, rect) -> float:
+    """Largest distance (photo px) between where ``rect`` puts an input pixel and what it shows.
+
+    Pixels within 6 of the photo's edge or the canvas edge are left out: resampling kernels
+    are clipped there.
+    """
+    inside = view[2] > 0.999
+    keep = inside.clone()
+    for _ in range(6):
+        keep &= inside.roll(1, 0) & inside.roll(-1, 0) & inside.roll(1, 1) & inside.roll(-1, 1)
+        inside = keep.clone()
+    keep[:6], keep[-6:], keep[:, :6], keep[:, -6:] = False, False, False, False
+    assert keep.sum() > 500
+    x, y, w, h = (float(v) for v in rect)
+    centres = torch.arange(224, dtype=torch.float64) + 0.5
+    want_x = (x + centres * w / 224).view(1, 224).expand(224, 224)
+    want_y = (y + centres * h / 224).view(224, 1).expand(224, 224)
+    return max((view[0].double() - want_x)[keep].abs().max().item(), (view[1].double() - want_y)[keep].abs().max().item())
+
+
+# preprocess.py scales both sides of the rect by one factor, but the resize rounds the long side
+# to whole pixels, so its true scale differs a little: up to ~3 px off here. Strict: once the rect
+# uses each side's own scale (w/rw, h/rh), these pass and the marks must go.
+OFF_TODAY = {("imagenet", (451, 300)), ("imagenet", (300, 451)), ("imagenet", (641, 479)), ("imagenet", (1023, 767)),
+             ("legacy", (451, 300)), ("legacy", (300, 451)), ("legacy", (641, 479)), ("legacy", (257, 256)),
+             ("legacy", (1023, 767)), ("letterbox", (641, 479)), ("letterbox", (5000, 800)), ("letterbox", (211, 1601))}
+RECT_CASES = [pytest.param(mode, size, id=f"{mode}-{size[0]}x{size[1]}",
+                           marks=[pytest.mark.xfail(strict=True, reason="rect uses one scale for both sides")]
+                           if (mode, size) in OFF_TODAY else [])
+              for mode in ("imagenet", "legacy", "letterbox") for size in SIZES]
+
+
+@pytest.mark.parametrize("mode, size", RECT_CASES)
+def test_rect_is_where_torchvision_puts_the_input(mode, size):
+    rect = preprocess(Image.new("RGB", size), mode).rect
+    view = torchvision_view(mode, coordinate_photo(*size))
+    miss = worst_miss(view, rect)
+    assert miss < TOL, f"{mode} {size}: rect {tuple(round(v, 2) for v in rect)} is off by up to {miss:.2f} px"
+    for k in range(4):  # the check itself sees a 1-pixel error in any of x, y, w, h
+        off = list(rect)
+        off[k] += 1
+        assert worst_miss(view, off) > TOL
 
 
 def test_unknown_mode(cat):
