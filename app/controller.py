@@ -1,157 +1,189 @@
-"""The UI-side half of the data flow: issue requests, drop stale results, keep what is on screen.
+"""The UI-side half of the data flow: issue requests, and land current results in the Session.
 
-Owns the worker and its QThread (superqt/pyqtgraph pattern: a parentless QObject
-moved to a thread; on shutdown: abort flags, ``quit()``, ``wait()``). Results
-come back as signals; anything whose request id is not the newest is dropped
-here, so the views only ever see the current image.
+Owns the inference worker and the downloader, each on its own QThread
+(superqt/pyqtgraph pattern: a parentless QObject moved to a thread; on
+shutdown: abort flags, ``quit()``, ``wait()``). Results come back as signals
+tagged with request ids; the Session keeps what belongs to the newest request
+and drops the rest, so the views only ever see the current image.
 """
 import logging
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from .downloader import DownloadWorker
 from .requests import AnalyzeRequest, DemoRequest, Generation
+from .session import Session
 from .worker import InferenceWorker
 
 log = logging.getLogger("convscope.controller")
 
+_STUCK = []  # threads that would not stop at exit: kept alive so Qt never destroys a running QThread
+
 
 class Controller(QObject):
-    # Requests to the worker (queued across threads).
+    # Requests to the worker threads (queued across threads).
     _loadModel = Signal(object)
     _analyze = Signal(object)
     _runDemo = Signal(object)
+    _download = Signal(object)
 
-    # What the window listens to: only current results pass.
+    # Model and download state, for the window's status bar.
     modelLoading = Signal(str)
-    modelReady = Signal(object)
     modelFailed = Signal(str)
     downloadProgress = Signal(object, object)
-    imageStarted = Signal(object)      # dict (photo, rect, …) of the new current image
-    layerReady = Signal(object)        # LayerOutput
-    predictionsReady = Signal(object)
-    demoReady = Signal(object)
-    analysisFailed = Signal(str)
-    analysisFinished = Signal(float)
-    demoFailed = Signal(str)
+    downloadFinished = Signal()          # the download ended (done, failed or cancelled)
+    downloadFailed = Signal(str, bool)   # one line; True when the untrained model answers instead (start-up)
+    layerReady = Signal(object)          # every current layer as it arrives (for tests and autoclose)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.session = Session(self)
         self.analyses = Generation()
         self.demos = Generation()
-        self.current_id = 0           # the newest analysis request id
-        self.shown_id = 0             # the analysis whose image is on screen
-        self.model_info: dict | None = None
-        self.busy = False
+        self.downloading = None            # the WeightsRequest being downloaded
+        self._load_after = 0
         self._thread = QThread()
         self._thread.setObjectName("convscope-inference")
         self.worker = InferenceWorker(self.analyses, self.demos)
         self.worker.moveToThread(self._thread)
+        self._dl_thread = QThread()
+        self._dl_thread.setObjectName("convscope-download")
+        self.downloader = DownloadWorker()
+        self.downloader.moveToThread(self._dl_thread)
+
         self._loadModel.connect(self.worker.load_model)
         self._analyze.connect(self.worker.analyze)
         self._runDemo.connect(self.worker.run_demo)
-        w = self.worker
+        self._download.connect(self.downloader.download)
+        s, w = self.session, self.worker
         w.modelLoading.connect(self.modelLoading)
-        w.downloadProgress.connect(self.downloadProgress)
-        w.modelReady.connect(self._on_model_ready)
+        w.modelReady.connect(s.set_model)
         w.modelFailed.connect(self.modelFailed)
-        w.imageReady.connect(self._on_image)
+        w.downloadNeeded.connect(self._start_download)
+        w.imageReady.connect(s.start_image)
         w.layerReady.connect(self._on_layer)
-        w.predictionsReady.connect(self._on_predictions)
-        w.demoReady.connect(self._on_demo)
+        w.statsReady.connect(s.stats_ready)
+        w.predictionsReady.connect(s.set_predictions)
+        w.demoReady.connect(s.set_demo)
         w.demoUpdated.connect(self._on_demo_update)
         w.demoFailed.connect(self._on_demo_failed)
-        w.failed.connect(self._on_failed)
-        w.finished.connect(self._on_finished)
+        w.failed.connect(s.fail)
+        w.finished.connect(s.finish)
+        d = self.downloader
+        d.progress.connect(self.downloadProgress)
+        d.done.connect(self._on_downloaded)
+        d.failed.connect(self._on_download_failed)
         self._thread.finished.connect(self.worker.deleteLater)
+        self._dl_thread.finished.connect(self.downloader.deleteLater)
         self._thread.start()
+        self._dl_thread.start()
 
     # ----------------------------------------------------------------- requests
     def load_model(self, request) -> None:
+        self._load_after = self.analyses.newest  # analyses asked before this load ran on the old model
         self._loadModel.emit(request)
 
-    def analyze(self, paths, preprocess: str, demo: dict, max_side: int = 1024) -> int:
+    def reanalysis_needed(self) -> bool:
+        """New weights are in: does the newest requested image still need analysing with them?
+
+        The worker takes requests in order, so an image asked for after the load was queued is
+        analysed with the new weights anyway; one asked for before needs a new request."""
+        s = self.session
+        return bool(s.requested_paths) and s.request_id <= self._load_after
+
+    def analyze(self, paths, preprocess: str, demo: dict, max_side: int = 1024, focus: str | None = None) -> int:
         rid = self.analyses.next()
-        self.current_id = rid
-        self.busy = True
-        self._analyze.emit(AnalyzeRequest(rid, tuple(str(p) for p in paths), preprocess, dict(demo), max_side))
+        self.session.request(rid, paths)
+        self._analyze.emit(AnalyzeRequest(rid, tuple(str(p) for p in paths), preprocess, dict(demo), max_side, focus))
         return rid
 
-    def rerun_demo(self, rgb, original_size, demo: dict, max_side: int = 1024) -> int:
+    def rerun_demo(self, demo: dict, max_side: int = 1024) -> int:
+        """Re-run the demo conv on the image whose results are shown (the worker has its photo)."""
         rid = self.demos.next()
-        self._runDemo.emit(DemoRequest(rid, rgb, tuple(original_size), dict(demo), max_side))
+        self._runDemo.emit(DemoRequest(rid, self.session.results_id, dict(demo), max_side))
         return rid
 
     def cancel_download(self) -> None:
-        self.worker.cancel_download = True
+        self.downloader.cancel = True
+
+    @property
+    def busy(self) -> bool:
+        return self.session.busy
 
     # ----------------------------------------------------------------- results
-    def _current(self, rid: int) -> bool:
-        return rid == self.current_id and not self.analyses.closing
-
-    @Slot(object)
-    def _on_model_ready(self, info: dict) -> None:
-        self.model_info = info
-        self.modelReady.emit(info)
-
-    @Slot(int, object)
-    def _on_image(self, rid: int, image: dict) -> None:
-        if self._current(rid):
-            self.shown_id = rid
-            self.imageStarted.emit(image)
-
     @Slot(int, object)
     def _on_layer(self, rid: int, layer) -> None:
-        if self._current(rid):
+        self.session.add_layer(rid, layer)
+        if rid == self.session.request_id:
             self.layerReady.emit(layer)
 
-    @Slot(int, object)
-    def _on_predictions(self, rid: int, predictions) -> None:
-        if self._current(rid):
-            self.predictionsReady.emit(predictions)
-
-    @Slot(int, object)
-    def _on_demo(self, rid: int, demo) -> None:
-        if self._current(rid):
-            self.demoReady.emit(demo)
-
-    @Slot(int, object)
-    def _on_demo_update(self, rid: int, demo) -> None:
+    @Slot(int, int, object)
+    def _on_demo_update(self, rid: int, analysis_id: int, demo) -> None:
         if rid == self.demos.newest:
-            self.demoReady.emit(demo)
+            self.session.set_demo(analysis_id, demo)
 
-    @Slot(int, str)
-    def _on_demo_failed(self, rid: int, message: str) -> None:
+    @Slot(int, int, str)
+    def _on_demo_failed(self, rid: int, analysis_id: int, message: str) -> None:
         if rid == self.demos.newest:
-            self.demoFailed.emit(message)
+            self.session.fail_demo(analysis_id, message)
 
-    @Slot(int, str)
-    def _on_failed(self, rid: int, message: str) -> None:
-        if self._current(rid):
-            self.busy = False
-            self.analysisFailed.emit(message)
+    # ----------------------------------------------------------------- downloads
+    @Slot(object)
+    def _start_download(self, request) -> None:
+        if self.downloading is not None:
+            return  # one download at a time; it ends with a load of the newest request's weights
+        self.downloading = request
+        self._download.emit(request)
 
-    @Slot(int, float)
-    def _on_finished(self, rid: int, seconds: float) -> None:
-        if self._current(rid):
-            self.busy = False
-            self.analysisFinished.emit(seconds)
+    @Slot(object)
+    def _on_downloaded(self, request) -> None:
+        self.downloading = None
+        self.downloadFinished.emit()
+        if not self.analyses.closing:
+            self.load_model(request)  # cached now: the worker loads it, then the newest image is re-analysed
+
+    @Slot(object, str)
+    def _on_download_failed(self, request, message: str) -> None:
+        self.downloading = None
+        self.downloadFinished.emit()
+        if self.analyses.closing:
+            return
+        fallback = request.fallback and (self.session.model_info or {}).get("source") == "untrained"
+        self.downloadFailed.emit(f"{message}; using the untrained model" if fallback else message, fallback)
 
     # ----------------------------------------------------------------- shutdown
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Abort whatever runs (at the next layer or download chunk), stop the thread, wait for it."""
-        if not self._thread.isRunning():
-            return True
+        """Abort whatever runs (at the next layer or download chunk), stop the threads, wait for them.
+
+        A thread still running after that (an uninterruptible call) is reported in the log and
+        left alive: destroying a running QThread would abort the whole process.
+        """
         self.analyses.closing = True
         self.demos.closing = True
-        self.worker.cancel_download = True
-        self._thread.quit()
-        done = self._thread.wait(timeout_ms)
-        if not done:
-            # Something uninterruptible (an import, a stalled socket read) is running; destroying a
-            # running QThread would abort the process, so give it the socket timeout to finish.
-            log.warning("the inference thread did not stop within %d ms; waiting longer", timeout_ms)
-            done = self._thread.wait(35_000)
-        return done
+        self.downloader.closing = True
+        self.downloader.cancel = True
+        self.session.close()
+        ok = True
+        for thread in (self._thread, self._dl_thread):
+            if not thread.isRunning():
+                continue
+            thread.quit()
+            if not thread.wait(timeout_ms):
+                log.warning("the %s thread did not stop within %d ms; exiting without it",
+                            thread.objectName(), timeout_ms)
+                thread.setParent(None)
+                _STUCK.append(thread)
+                ok = False
+        if not ok:
+            _STUCK.extend([self.worker, self.downloader])
+        return ok
 
     def thread_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.isRunning() or self._dl_thread.isRunning()
+
+
+def threads_left_running() -> bool:
+    """True when shutdown had to leave a thread running (the process must then exit without Qt's teardown)."""
+    return any(isinstance(t, QThread) and t.isRunning() for t in _STUCK)
+

@@ -11,15 +11,16 @@ from widgets.figure import write_figure
 from .figure_data import figure_data, figure_title
 
 
-def export_figure(window, path) -> Path:
-    """The same figure ``convscope export`` writes, from what the window shows now."""
-    layer = window.current_layer()
-    info = window._model_info or {}
+def export_figure(session, layer_name: str, path, *, channel: int | None, colormap: str,
+                  overlay_colormap: str, alpha: float) -> Path:
+    """The same figure ``convscope export`` writes, from the Session's current results and the view's choices."""
+    info = session.results_model or {}
+    image = session.image
     data = figure_data(
-        title=figure_title(window._image["path"], info.get("weights_text", "")),
-        photo=window._image["rgb"], rect=window._image["rect"], demo=window._demo, layer=layer,
-        predictions=window._predictions, pretrained=bool(info.get("pretrained")),
-        channel=window.grid.selected_channel(), colormap=window.grid.colormap(), alpha=window.overlay.alpha())
+        title=figure_title(image["path"], info.get("weights_text", "")),
+        photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
+        predictions=session.predictions, pretrained=bool(info.get("pretrained")),
+        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha)
     return write_figure(data, path)
 
 

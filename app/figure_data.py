@@ -14,7 +14,8 @@ DEFAULT_FIGURE_LAYER = "features.28"   # conv5_3: the last conv, where objects s
 
 
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
-                channel: int | None = None, top: int = 8, colormap: str = "viridis", alpha: float = 0.6) -> FigureData:
+                channel: int | None = None, top: int = 8, colormap: str = "viridis", alpha: float = 0.6,
+                overlay_colormap: str | None = None) -> FigureData:
     """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions."""
     data = layer.data
     if data.ndim != 3:
@@ -34,7 +35,7 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
         overlay_fmap=fmap, overlay_rect=tuple(rect), overlay_label=f"channel {channel} over the photo",
         predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,
-        colormap=colormap, alpha=alpha)
+        colormap=colormap, alpha=alpha, overlay_colormap=overlay_colormap)
 
 
 def figure_title(path: str, weights_text: str) -> str:

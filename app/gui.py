@@ -74,6 +74,15 @@ def run_gui(argv: list[str]) -> int:
         _autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
     QTimer.singleShot(0, lambda: window.open_image(image))
     app.exec()
+    from .controller import threads_left_running
+    if threads_left_running():
+        # A worker is stuck in an uninterruptible call (the log says which). Qt would abort the
+        # process while destroying its running QThread, so leave without Qt's teardown.
+        import logging
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code[0])
     return exit_code[0]
 
 
@@ -81,7 +90,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
     from PySide6.QtCore import QTimer
 
     def on_error(message: str) -> None:
-        if window._image is None:  # nothing to show at all: fail the command
+        if window.session.image is None:  # nothing to show at all: fail the command
             exit_code[0] = fail(message)
             window.close()
 
@@ -90,7 +99,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
         try:
             if args.layer:
                 from inference.aliases import resolve_layer_name
-                info = window._model_info
+                info = window.session.model_info
                 known = [layer["name"] for layer in info["layers"]]
                 aliases = {layer["name"]: layer["alias"] for layer in info["layers"] if layer["alias"]}
                 name = resolve_layer_name(args.layer, aliases, known)

@@ -1,12 +1,13 @@
 """ConvScope's main window: layer tree, channel grid, overlay viewer, predictions and demo-conv panels.
 
-The window only shows what the controller hands it (already-current results
-from the worker thread); it never runs torch. Imports of the engine are avoided
-at module level so the window can paint before torch is loaded.
+The window shows what the Session holds (current results from the worker
+thread, already filtered by request id) and tells the controller what the
+user asks for; it never runs torch. Imports of the engine are avoided at
+module level so the window can paint before torch is loaded. Exports and the
+Weights menu live in their own mixins (window_exports, window_weights).
 """
 import logging
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ from . import settings as app_settings
 from .controller import Controller
 from .drops import DropError, paths_from_mime
 from .resources import SAMPLE_CAT, app_icon
+from .session import is_paste_file
+from .window_exports import ExportActions
+from .window_weights import WeightsActions
 
 log = logging.getLogger("convscope.window")
 
@@ -35,7 +39,7 @@ LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ExportActions, WeightsActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)
@@ -51,13 +55,8 @@ class MainWindow(QMainWindow):
         self.preprocess = preprocess
         self.base_request = weights_request or WeightsRequest()
         self.controller = controller or Controller(self)
-        self._model_info: dict | None = None
-        self._pending_paths: list[str] | None = None
-        self._image: dict | None = None
-        self._layers: dict = {}
-        self._predictions = None
-        self._demo = None
-        self._selected_layer = str(self.settings.value("layer", DEFAULT_LAYER))
+        self.session = self.controller.session
+        self.selected_layer = str(self.settings.value("layer", DEFAULT_LAYER))
         self._restore_layout = restore_layout
 
         self._build_views()
@@ -171,18 +170,21 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def _connect(self) -> None:
-        c = self.controller
+        c, s = self.controller, self.session
         c.modelLoading.connect(self._on_model_loading)
-        c.modelReady.connect(self._on_model_ready)
         c.modelFailed.connect(self._on_model_failed)
         c.downloadProgress.connect(self._on_download_progress)
-        c.imageStarted.connect(self._on_image_started)
-        c.layerReady.connect(self._on_layer)
-        c.predictionsReady.connect(self._on_predictions)
-        c.demoReady.connect(self._on_demo)
-        c.demoFailed.connect(self.show_error)
-        c.analysisFailed.connect(self._on_analysis_failed)
-        c.analysisFinished.connect(self._on_finished)
+        c.downloadFinished.connect(self._on_download_finished)
+        c.downloadFailed.connect(self._on_download_failed)
+        s.modelChanged.connect(self._on_model_ready)
+        s.imageChanged.connect(self._on_image_started)
+        s.layerChanged.connect(self._on_layer)
+        s.predictionsChanged.connect(self._on_predictions)
+        s.demoChanged.connect(self._on_demo)
+        s.demoFailed.connect(self._on_demo_failed)
+        s.failed.connect(self._on_analysis_failed)
+        s.finished.connect(self._on_finished)
+        s.detailed.connect(self._on_detailed)
         self.tree.layerSelected.connect(self.show_layer)
         self.grid.channelSelected.connect(self.show_channel)
         self.grid.colormapChanged.connect(lambda n: self.settings.setValue("colormap", n))
@@ -229,15 +231,18 @@ class MainWindow(QMainWindow):
         if len(paths) == 1 and os.path.isdir(paths[0]):
             self.show_error(f"cannot open '{Path(paths[0]).name}': it is a folder; choose an image file")
             return
-        if self._model_info is None:
-            self._pending_paths = paths  # the newest wins; sent once the model is ready
-            return
         self.predictions.set_busy(True)
-        self.progress.setRange(0, max(1, len(self._model_info["layers"])))
-        self.progress.setValue(0)
+        self._show_layer_progress()
+        # Sent even before the model is ready: the worker takes requests in order, so this one
+        # runs once the model that is loading now is there.
+        self.controller.analyze(paths, self.preprocess, self.demo_panel.current_spec(), focus=self.selected_layer)
+
+    def _show_layer_progress(self) -> None:
+        info = self.session.model_info
+        self.progress.setRange(0, max(1, len(info["layers"])) if info else 0)
+        self.progress.setValue(len(self.session.layers) if info else 0)
         self.progress.setFormat("layers %v/%m")
         self.progress.setVisible(True)
-        self.controller.analyze(paths, self.preprocess, self.demo_panel.current_spec())
 
     def open_dialog(self) -> None:
         folder = str(self.settings.value("lastFolder", str(Path.home())))
@@ -280,110 +285,57 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(files))
 
     # ================================================================ model
-    @Slot(str)
-    def _on_model_loading(self, text: str) -> None:
-        self.model_label.setText(f"VGG16 · {text}…")
-
-    @Slot(object, object)
-    def _on_download_progress(self, done, total) -> None:
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        if total:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * done / total))
-            self.progress.setFormat(f"downloading {done / 1e6:.0f} / {total / 1e6:.0f} MB")
-        else:
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(f"downloading {done / 1e6:.0f} MB")
-
     @Slot(object)
     def _on_model_ready(self, info: dict) -> None:
-        first = self._model_info is None
-        self._model_info = info
-        self.cancel_button.setVisible(False)
-        self.progress.setVisible(False)
-        self.model_label.setText(f"{info['arch'].upper()} · weights: {info['weights_text']} · device: {info['device']}")
+        self.progress.setVisible(self.session.busy)
+        self.model_label.setText(self._model_text(info))
         self.tree.set_model(info["arch"].upper(), info["layers"])
         self.predictions.set_weights(info["weights_text"], info["pretrained"])
         if info.get("notice"):
             self.show_error(info["notice"], error=False)
         names = {layer["name"] for layer in info["layers"]}
-        if self._selected_layer not in names:
-            self._selected_layer = info["layers"][0]["name"] if info["layers"] else DEFAULT_LAYER
-        if self._pending_paths:
-            paths, self._pending_paths = self._pending_paths, None
-            self.open_paths(paths)
-        elif self._image is not None and not first:
-            self.open_image(self._image["path"])  # new weights: recompute what is on screen
-
-    @Slot(str)
-    def _on_model_failed(self, message: str) -> None:
-        self.cancel_button.setVisible(False)
-        self.progress.setVisible(False)
-        self.show_error(message)
-        if self._model_info is None:  # nothing to keep: start with the untrained model
-            self.use_untrained()
-        else:
-            info = self._model_info
-            self.model_label.setText(f"{info['arch'].upper()} · weights: {info['weights_text']} · device: {info['device']}")
-
-    def load_weights_dialog(self) -> None:
-        folder = str(self.settings.value("lastWeightsFolder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Load VGG16 weights", folder,
-                                              "PyTorch checkpoints (*.pth *.pt *.bin *.ckpt);;All files (*)")
-        if not path:
-            return
-        self.settings.setValue("lastWeightsFolder", str(Path(path).parent))
-        classes = None
-        if not (Path(path).parent / "cls_classes.txt").is_file():
-            classes, _ = QFileDialog.getOpenFileName(self, "Class names, one per line (optional — Cancel for defaults)",
-                                                     str(Path(path).parent), "Text files (*.txt);;All files (*)")
-        self.load_weights(path, classes or None)
-
-    def load_weights(self, path: str, classes: str | None = None) -> None:
-        self.controller.load_model(replace(self.base_request, weights=str(path), classes=classes, untrained=False))
-
-    def download_imagenet(self) -> None:
-        """Cached ImageNet weights, else a download (progress and Cancel in the status bar)."""
-        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False, fallback=False))
-
-    def use_untrained(self) -> None:
-        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True))
+        if self.selected_layer not in names:
+            self.selected_layer = info["layers"][0]["name"] if info["layers"] else DEFAULT_LAYER
+        if self.controller.reanalysis_needed():
+            self.open_paths(list(self.session.requested_paths))  # new weights: the newest image again
 
     # ================================================================ results
     @Slot(object)
     def _on_image_started(self, image: dict) -> None:
-        self._image = image
-        self._layers = {}
-        self._predictions = None
         self.tree.reset_pending()
         self.overlay.set_photo(image["rgb"])
-        self.grid.show_pending(self._selected_layer)
+        self.grid.show_pending(self.selected_layer)
+        self._show_layer_progress()
         name = Path(image["path"]).name
         size = f"{image['width']}×{image['height']}"
         self.setWindowTitle(f"{name} ({size}) — ConvScope")
 
-    @Slot(object)
-    def _on_layer(self, layer) -> None:
-        self._layers[layer.name] = layer
-        self.tree.mark_computed(layer.name, layer.shape)
-        self.progress.setValue(len(self._layers))
-        if layer.name == self._selected_layer:
-            self.show_layer(layer.name)
+    @Slot(str)
+    def _on_layer(self, name: str) -> None:
+        layer = self.session.layer(name)
+        self.tree.mark_computed(name, layer.shape)
+        self.progress.setValue(len(self.session.layers))
+        if name == self.selected_layer and layer.has_stats:
+            self.show_layer(name)
 
     @Slot(object)
     def _on_predictions(self, predictions) -> None:
-        self._predictions = predictions
-        info = self._model_info or {}
+        info = self.session.results_model or {}
         self.predictions.set_predictions(predictions.top, predictions.cat_vs_dog, info.get("weights_text", ""),
                                          info.get("pretrained", False))
 
     @Slot(object)
     def _on_demo(self, demo) -> None:
-        self._demo = demo
         spec = demo.spec
+        self.demo_panel.set_busy(False)
         self.demo_panel.set_result(demo.input_rgb, demo.rgb, demo.raw, demo.weight, demo.bias,
                                    spec.seed if spec.preset == "random" else None, spec.preset, demo.note)
+
+    @Slot(str)
+    def _on_demo_failed(self, message: str) -> None:
+        self.demo_panel.set_busy(False)
+        if message:
+            self.show_error(message)
 
     @Slot(float)
     def _on_finished(self, seconds: float) -> None:
@@ -392,11 +344,15 @@ class MainWindow(QMainWindow):
         self.time_label.setText(f"inference {seconds * 1000:.0f} ms")
         if self.message.isVisible() and self.message.property("isError"):
             self.message.setVisible(False)
-        path = self._image["path"] if self._image else ""
-        if path and Path(path).parent != Path(os.path.realpath(SAMPLE_CAT)).parent and "convscope-paste-" not in path:
+        path = self.session.image["path"] if self.session.image else ""
+        if path and Path(path).parent != Path(os.path.realpath(SAMPLE_CAT)).parent and not is_paste_file(path):
             app_settings.push_recent(self.settings, path)
             self._refresh_recent()
-        self.resultShown.emit(path)
+
+    @Slot()
+    def _on_detailed(self) -> None:
+        """Every result and every layer's statistics are in: the image is fully shown."""
+        self.resultShown.emit(self.session.image["path"])
 
     @Slot(str)
     def _on_analysis_failed(self, message: str) -> None:
@@ -421,23 +377,23 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def show_layer(self, name: str) -> None:
         """Show layer ``name`` in the grid (pending until computed) and its best channel in the overlay."""
-        self._selected_layer = name
+        self.selected_layer = name
         self.settings.setValue("layer", name)
         if self.tree.selected_layer() != name and name in self.tree.layer_names():
             self.tree.blockSignals(True)
             self.tree.select_layer(name)
             self.tree.blockSignals(False)
-        layer = self._layers.get(name)
-        if layer is None:
-            self.grid.show_pending(name)
+        layer = self.session.layer(name)
+        if layer is None or not layer.has_stats:
+            self.grid.show_pending(name)  # its statistics are computed on the worker and arrive shortly
             return
         if layer.data.ndim == 3:
             best = layer.best_channel
             self.grid.set_layer(self._title(layer), layer.data, layer.means, layer.maxs, layer.fracs, select=best)
             self.show_channel(best)
         else:
-            names = self._model_info["class_names"] if layer.data.shape[0] == len(self._model_info["class_names"]) else None
-            self.grid.set_vector(self._title(layer), layer.data, names)
+            names = self.session.results_model["class_names"]
+            self.grid.set_vector(self._title(layer), layer.data, names if layer.data.shape[0] == len(names) else None)
             self.overlay.clear_channel()
 
     @staticmethod
@@ -446,99 +402,25 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def show_channel(self, index: int) -> None:
-        layer = self._layers.get(self._selected_layer)
-        if layer is None or layer.data.ndim != 3 or self._image is None:
+        layer = self.current_layer()
+        if layer is None or layer.data.ndim != 3 or not layer.has_stats or self.session.image is None:
             return
         if self.grid.selected_channel() != index:
             self.grid.select_channel(index)
         fmap = layer.data[index]
-        self.overlay.set_channel(fmap, self._image["rect"],
+        self.overlay.set_channel(fmap, self.session.image["rect"],
                                  f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}")
 
     def current_layer(self):
-        return self._layers.get(self._selected_layer)
+        return self.session.layer(self.selected_layer)
 
     # ================================================================ demo conv
     @Slot(dict)
     def _on_demo_spec(self, spec: dict) -> None:
-        if self._image is None:
+        if self.session.image is None:
             return
         self.demo_panel.set_busy(True)
-        self.controller.rerun_demo(self._image["rgb"], (self._image["width"], self._image["height"]), spec)
-
-    # ================================================================ export
-    def _export_target(self, title: str, filters: str, default_name: str) -> str | None:
-        folder = str(self.settings.value("lastExportFolder", str(Path.home())))
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default_name), filters)
-        if path:
-            self.settings.setValue("lastExportFolder", str(Path(path).parent))
-        return path or None
-
-    def _stem(self) -> str:
-        return Path(self._image["path"]).stem if self._image else "convscope"
-
-    def export_figure_dialog(self) -> None:
-        path = self._export_target("Export figure", "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)",
-                                   f"{self._stem()}-figure.png")
-        if path:
-            self.export_figure(path)
-
-    def export_grid_dialog(self) -> None:
-        path = self._export_target("Export grid image", "PNG image (*.png)", f"{self._stem()}-{self._selected_layer}-grid.png")
-        if path:
-            self.export_grid(path)
-
-    def export_overlay_dialog(self) -> None:
-        path = self._export_target("Export overlay image", "PNG image (*.png)", f"{self._stem()}-overlay.png")
-        if path:
-            self.export_overlay(path)
-
-    def export_npy_dialog(self) -> None:
-        path = self._export_target("Export activations", "NumPy array (*.npy)", f"{self._stem()}-{self._selected_layer}.npy")
-        if path:
-            self.export_npy(path)
-
-    def _guard_export(self, action) -> bool:
-        try:
-            action()
-            return True
-        except (OSError, ValueError) as err:
-            self.show_error(str(err))
-            return False
-
-    def export_figure(self, path: str) -> bool:
-        from .export import export_figure
-        if not self._ready_for_export(need_map=True):
-            return False
-        return self._guard_export(lambda: export_figure(self, path))
-
-    def export_grid(self, path: str) -> bool:
-        from .export import save_qimage
-        if not self._ready_for_export():
-            return False
-        return self._guard_export(lambda: save_qimage(self.grid.grid_image(), path))
-
-    def export_overlay(self, path: str) -> bool:
-        from .export import save_qimage
-        if not self._ready_for_export():
-            return False
-        return self._guard_export(lambda: save_qimage(self.overlay.overlay_image(), path))
-
-    def export_npy(self, path: str) -> bool:
-        from .export import save_npy
-        if not self._ready_for_export():
-            return False
-        return self._guard_export(lambda: save_npy(np.ascontiguousarray(self.current_layer().data), path))
-
-    def _ready_for_export(self, need_map: bool = False) -> bool:
-        layer = self.current_layer()
-        if self._image is None or layer is None or self._predictions is None or self._demo is None:
-            self.show_error("nothing to export yet: wait until the image's results are shown")
-            return False
-        if need_map and layer.data.ndim != 3:
-            self.show_error(f"{layer.name} is a vector layer; select a convolutional layer for the figure")
-            return False
-        return True
+        self.controller.rerun_demo(spec)
 
     # ================================================================ misc
     def about(self) -> None:

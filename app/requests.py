@@ -18,15 +18,15 @@ class AnalyzeRequest:
     preprocess: str = "imagenet"
     demo: dict = field(default_factory=dict)   # DemoConvSpec fields
     max_side: int = 1024
+    focus: str | None = None                   # the layer on screen: its statistics travel with it
 
 
 @dataclass(frozen=True)
 class DemoRequest:
-    """Re-run only the demo conv on the photo already on screen."""
+    """Re-run only the demo conv, on the photo of analysis ``analysis_id`` (the worker keeps it)."""
 
     id: int
-    rgb: object            # uint8 [H, W, 3] (read-only numpy array)
-    original_size: tuple[int, int]
+    analysis_id: int
     demo: dict
     max_side: int = 1024
 

@@ -1,22 +1,33 @@
 """The inference worker: a QObject living on its own QThread, so torch never runs on the UI thread.
 
-It owns the model. Requests arrive as queued slot calls carrying immutable
-snapshots; results leave as signals carrying fresh read-only numpy arrays (each
-pass allocates new activations, so the worker never touches them again) tagged
-with the request id. A request that is
-no longer the newest is skipped before it starts and aborted at the next
-layer boundary while it runs, so rapid input never piles up.
+It owns the model and the current run (``inference.run.Run``: the photo, the
+input and every layer's tensor), so later requests can re-enter the analysed
+image without the UI sending pixels back. Requests arrive as queued slot calls
+carrying immutable snapshots; results leave as signals carrying read-only
+numpy arrays tagged with the request id. A request that is no longer the
+newest is skipped before it starts and aborted at the next layer boundary
+while it runs, so rapid input never piles up.
+
+After an analysis has finished, the worker computes every layer's channel
+statistics (the layer on screen already has them), a layer at a time and
+abandoned as soon as a newer request exists, so the UI thread only ever
+composes what it shows.
+
+Weight downloads do not run here (see ``app.downloader``): while one runs,
+images are analysed with the current model.
 
 The engine (and torch) is imported lazily on this thread, so the window can
 paint before torch has even been imported.
 """
+import gc
+import itertools
 import logging
 import os
 import threading
 import time
 import traceback
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from .requests import AnalyzeRequest, DemoRequest, Generation
 
@@ -25,39 +36,48 @@ log = logging.getLogger("convscope.worker")
 
 class InferenceWorker(QObject):
     modelLoading = Signal(str)                 # what is being loaded
-    downloadProgress = Signal(object, object)  # bytes done, total (None when unknown)
-    modelReady = Signal(object)                # dict: arch, weights_text, source, pretrained, device, layers, class_names, notice
+    modelReady = Signal(object)                # dict: arch, weights_text, source, pretrained, device, layers, class_names, notice, generation
     modelFailed = Signal(str)                  # one line; the previous model stays
-    imageReady = Signal(int, object)           # id, dict(path, rgb, width, height, rect, view_rgb, reduced)
+    downloadNeeded = Signal(object)            # WeightsRequest whose weights must be downloaded first
+    imageReady = Signal(int, object)           # id, dict(path, rgb, width, height, rect, view_rgb, reduced, generation)
     layerReady = Signal(int, object)           # id, inference.capture.LayerOutput
+    statsReady = Signal(int, object)           # id, [layer names whose statistics are now computed]
     predictionsReady = Signal(int, object)     # id, inference.predict.Predictions
     demoReady = Signal(int, object)            # analysis id, inference.demo_conv.DemoConvResult
-    demoUpdated = Signal(int, object)          # demo-request id, DemoConvResult (a re-run of the demo conv alone)
-    demoFailed = Signal(int, str)              # demo-request id, one line
+    demoUpdated = Signal(int, int, object)     # demo-request id, analysis id, DemoConvResult (the demo conv alone)
+    demoFailed = Signal(int, int, str)         # demo-request id, analysis id, one line ("" when the image is gone)
     failed = Signal(int, str)                  # id, one line
     finished = Signal(int, float)              # id, seconds
+    _detail = Signal(int, object)              # to itself: the statistics pass after an analysis
 
     def __init__(self, analyses: Generation, demos: Generation):
         super().__init__()  # no parent: it is moved to its thread
         self._analyses = analyses
         self._demos = demos
         self._bundle = None
-        self.cancel_download = False
+        self._generations = itertools.count(1)
+        self._generation = 0
+        self.run = None            # the current inference.run.Run
+        self.run_id = 0            # the analysis it came from
+        self.pinned = None         # a second run kept for comparison (A/B), or None
+        self._detail.connect(self._compute_stats, Qt.ConnectionType.QueuedConnection)
 
     # ----------------------------------------------------------------- model
     @Slot(object)
     def load_model(self, request) -> None:
-        """Resolve and load weights (maybe downloading); on failure keep the current model."""
+        """Resolve and load weights; on failure keep the current model. Downloads are handed to the downloader."""
         self._yield_to_ui()
         try:
             from inference.errors import ConvScopeError
-            from inference.model import load_model
+            from inference.model import load_model, needs_download
 
-            self.cancel_download = False
+            if needs_download(request):
+                self.downloadNeeded.emit(request)
+                if self._bundle is not None:
+                    return  # the current model answers until the download completes
+                request = _untrained_meanwhile(request)
             self.modelLoading.emit(self._describe(request))
-            bundle = load_model(request, progress=lambda done, total: self.downloadProgress.emit(done, total),
-                                cancel=lambda: self.cancel_download or self._analyses.closing,
-                                abort=lambda: self._analyses.closing)
+            bundle = load_model(request, abort=lambda: self._analyses.closing)
         except ConvScopeError as err:
             self.modelFailed.emit(str(err))
             return
@@ -65,8 +85,19 @@ class InferenceWorker(QObject):
             log.error("loading the model failed:\n%s", traceback.format_exc())
             self.modelFailed.emit(f"could not load the model: {err}")
             return
+        self._set_bundle(bundle)
+
+    def _set_bundle(self, bundle) -> None:
+        from inference.model import release_untrained
+
+        # The runs were computed by the old model: drop them (and with them the old model) first.
+        self.run = self.pinned = None
         self._bundle = bundle
-        self.modelReady.emit(self._model_info(bundle))
+        if bundle.source != "untrained":
+            release_untrained()
+        gc.collect()
+        self._generation = next(self._generations)
+        self.modelReady.emit(self._model_info(bundle, self._generation))
 
     _niced = False
 
@@ -88,13 +119,14 @@ class InferenceWorker(QObject):
         return "loading the untrained model" if request.untrained else "loading VGG16 weights"
 
     @staticmethod
-    def _model_info(bundle) -> dict:
+    def _model_info(bundle, generation: int) -> dict:
         from inference.analysis import layer_specs
 
         return {
             "arch": bundle.arch, "weights_text": bundle.weights_text(), "source": bundle.source,
             "path": bundle.path, "pretrained": bundle.pretrained, "device": str(bundle.device),
             "class_names": list(bundle.class_names), "notice": bundle.notice, "imagenet_head": bundle.imagenet_head,
+            "generation": generation,
             "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group}
                        for s in layer_specs(bundle)],
         }
@@ -114,19 +146,29 @@ class InferenceWorker(QObject):
             from inference.errors import Cancelled, ConvScopeError
 
             options = AnalysisOptions(preprocess=request.preprocess, demo=DemoConvSpec(**request.demo),
-                                      max_side=request.max_side)
+                                      max_side=request.max_side, stats=False)
             stale = lambda: self._analyses.is_stale(rid)  # noqa: E731
             path = self._first_loadable(request.paths)
             t0 = time.perf_counter()
-            analyze(path, self._bundle, options,
-                    on_image=lambda img, prep: self.imageReady.emit(rid, {
-                        "path": img.path, "rgb": img.rgb, "width": img.width, "height": img.height,
-                        "reduced": img.reduced, "rect": prep.rect, "view_rgb": prep.view_rgb}),
-                    on_layer=lambda layer: self.layerReady.emit(rid, layer),
-                    on_predictions=lambda p: self.predictionsReady.emit(rid, p),
-                    on_demo=lambda d: self.demoReady.emit(rid, d),
-                    cancel=stale)
+
+            def on_image(img, prep):
+                self.run = None  # the new image loaded: let the previous run go before this forward
+                self.imageReady.emit(rid, {
+                    "path": img.path, "rgb": img.rgb, "width": img.width, "height": img.height,
+                    "reduced": img.reduced, "rect": prep.rect, "view_rgb": prep.view_rgb,
+                    "generation": self._generation})
+
+            def on_layer(layer):
+                if layer.name == request.focus:
+                    layer.compute_stats()  # the layer on screen paints as soon as it arrives
+                self.layerReady.emit(rid, layer)
+
+            run = analyze(path, self._bundle, options, on_image=on_image, on_layer=on_layer,
+                          on_predictions=lambda p: self.predictionsReady.emit(rid, p),
+                          on_demo=lambda d: self.demoReady.emit(rid, d), cancel=stale)
+            self.run, self.run_id = run, rid
             self.finished.emit(rid, time.perf_counter() - t0)
+            self._detail.emit(rid, request.focus)
         except Cancelled:
             return
         except ConvScopeError as err:
@@ -134,6 +176,24 @@ class InferenceWorker(QObject):
         except Exception as err:
             log.error("analysis failed:\n%s", traceback.format_exc())
             self.failed.emit(rid, f"internal error while analysing: {err}")
+
+    @Slot(int, object)
+    def _compute_stats(self, rid: int, focus) -> None:
+        """Every layer's channel statistics, off the UI thread; abandoned when a newer request exists."""
+        run = self.run
+        if run is None or self.run_id != rid:
+            return
+        done = []
+        for name, layer in list(run.layers.items()):
+            if self._analyses.is_stale(rid):
+                return
+            if not layer.has_stats:
+                layer.compute_stats()
+                done.append(name)
+                if len(done) >= 8:
+                    self.statsReady.emit(rid, done)
+                    done = []
+        self.statsReady.emit(rid, done)  # always, even empty: the last one says the pass is over
 
     @staticmethod
     def _first_loadable(paths: tuple[str, ...]) -> str:
@@ -155,18 +215,33 @@ class InferenceWorker(QObject):
                 raise first_error from None
         return paths[-1]
 
+    # ----------------------------------------------------------------- demo conv
     @Slot(object)
     def run_demo(self, request: DemoRequest) -> None:
+        """Re-run only the demo conv, on the photo of the analysis it was asked for (kept here)."""
         if self._demos.is_stale(request.id):
+            self.demoFailed.emit(request.id, request.analysis_id, "")
+            return
+        run = self.run
+        if run is None or self.run_id != request.analysis_id:
+            self.demoFailed.emit(request.id, request.analysis_id, "")
             return
         try:
             from inference.demo_conv import DemoConvSpec, run_demo_conv
 
-            result = run_demo_conv(request.rgb, DemoConvSpec(**request.demo), request.max_side, request.original_size)
-            if not self._demos.is_stale(request.id):
-                self.demoUpdated.emit(request.id, result)
+            image = run.image
+            result = run_demo_conv(image.rgb, DemoConvSpec(**request.demo), request.max_side, (image.width, image.height))
+            self.demoUpdated.emit(request.id, request.analysis_id, result)
         except (ValueError, TypeError) as err:
-            self.demoFailed.emit(request.id, f"demo conv: {err}")
+            self.demoFailed.emit(request.id, request.analysis_id, f"demo conv: {err}")
         except Exception as err:
             log.error("demo conv failed:\n%s", traceback.format_exc())
-            self.demoFailed.emit(request.id, f"demo conv failed: {err}")
+            self.demoFailed.emit(request.id, request.analysis_id, f"demo conv failed: {err}")
+
+
+def _untrained_meanwhile(request):
+    """What to load while the first weights download: the untrained model, saying why."""
+    from dataclasses import replace
+
+    return replace(request, untrained=True, notice="downloading the ImageNet weights; "
+                   "the untrained model answers until they arrive")

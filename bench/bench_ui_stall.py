@@ -47,7 +47,7 @@ def open_window():
     win = MainWindow()
     win.resize(1400, 900)
     win.show()
-    if not wait_until(lambda: win._model_info is not None, 180):
+    if not wait_until(lambda: win.session.model_info is not None, 180):
         raise RuntimeError("the model did not load")
     return win
 
@@ -60,7 +60,7 @@ def analyse(win, path=str(SAMPLE_CAT)) -> None:
     ok = wait_until(lambda: bool(done), 120, step_ms=1)
     win.resultShown.disconnect(done.append)
     win.errorShown.disconnect(done.append)
-    if not ok or win._image is None or len(win._layers) != len(win._model_info["layers"]):
+    if not ok or win.session.image is None or len(win.session.layers) != len(win.session.model_info["layers"]):
         raise RuntimeError(f"the analysis did not complete: {done}")
 
 
@@ -81,7 +81,7 @@ def main() -> list[dict]:
             gaps_inf += gaps
         note(f"inference: worst gap per run ms {[round(g, 1) for g in worst_runs]}, beats {len(gaps_inf)}")
 
-        names = [layer["name"] for layer in win._model_info["layers"]]
+        names = [layer["name"] for layer in win.session.model_info["layers"]]
         per_layer: dict[str, float] = {}
         beat.start()
         for name in names:

@@ -111,6 +111,18 @@ def untrained_model(num_classes: int = 1000) -> nn.Module:
 _prepared_untrained: dict[str, nn.Module] = {}
 
 
+def release_untrained() -> None:
+    """Forget the cached untrained model (about 530 MB) once other weights are in use."""
+    _prepared_untrained.clear()
+
+
+def needs_download(request: WeightsRequest) -> bool:
+    """True when ``request`` resolves to ImageNet weights that are not cached and may be downloaded."""
+    if request.weights or request.untrained or not request.download_allowed:
+        return False
+    return not download.cached_path(request.url or download.IMAGENET_URL).is_file()
+
+
 def shared_untrained(device: torch.device) -> nn.Module:
     """The untrained model is the same every time (fixed seed, never modified): build it once per device."""
     key = str(device)
@@ -176,4 +188,4 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
             return ModelBundle(prepare(model_from_state(state, str(cached)), device), ARCH, "imagenet",
                                str(cached), True, default_class_names(1000), device, aliases=aliases)
     return ModelBundle(shared_untrained(device), ARCH, "untrained", None, False,
-                       default_class_names(1000), device, notice=notice, aliases=aliases)
+                       default_class_names(1000), device, notice=notice or request.notice, aliases=aliases)

@@ -12,6 +12,7 @@ class WeightsRequest:
     device: str = "auto"
     untrained: bool = False             # the user chose "Use untrained" explicitly
     fallback: bool = True               # on a failed download use the untrained model (else raise, keep the current one)
+    notice: str | None = None           # with untrained: why it is the untrained model (shown to the user)
 
     @property
     def download_allowed(self) -> bool:

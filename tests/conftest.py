@@ -122,7 +122,7 @@ def window(qtbot):
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
-    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
+    qtbot.waitUntil(lambda: win.session.model_info is not None, timeout=RESULT_TIMEOUT)
     yield win
     win.close()
 

@@ -26,8 +26,8 @@ def test_paste_image_from_clipboard(window, qtbot):
     with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT) as sig:
         window.paste()
     assert "convscope-paste-" in sig.args[0]
-    assert (window._image["width"], window._image["height"]) == (64, 48)
-    np.testing.assert_array_equal(window._image["rgb"][0, 0], [0x33, 0x66, 0xCC])
+    assert (window.session.image["width"], window.session.image["height"]) == (64, 48)
+    np.testing.assert_array_equal(window.session.image["rgb"][0, 0], [0x33, 0x66, 0xCC])
 
 
 def test_paste_path_text_and_recent_files(window, qtbot, tmp_path):
@@ -38,7 +38,7 @@ def test_paste_path_text_and_recent_files(window, qtbot, tmp_path):
     QApplication.clipboard().setText(str(p))
     with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
         window.paste()
-    assert window._image["path"] == str(p)
+    assert window.session.image["path"] == str(p)
     assert recent_files(window.settings)[0] == str(p)
     assert window.recent_menu.actions()[0].toolTip() == str(p)
 
@@ -57,7 +57,7 @@ def test_settings_persist_colormap_and_layer(qtbot, cat_path):
     second = MainWindow()
     qtbot.addWidget(second)
     assert second.grid.colormap() == "inferno" and second.grid.normalization() == "layer"
-    assert second._selected_layer == "features.5"
+    assert second.selected_layer == "features.5"
     second.close()
 
 

@@ -34,12 +34,12 @@ def test_drop_file_shows_results(window, qtbot, cat_path):
     with qtbot.waitSignal(w.resultShown, timeout=RESULT_TIMEOUT) as sig:
         drop_files(w, cat_path)  # a real QDropEvent carrying a file URL
     assert sig.args == [str(cat_path)]
-    assert w._image["path"] == str(cat_path)
-    assert (w._image["width"], w._image["height"]) == (451, 300)
-    assert len(w._layers) == len(w._model_info["layers"]) == 39
+    assert w.session.image["path"] == str(cat_path)
+    assert (w.session.image["width"], w.session.image["height"]) == (451, 300)
+    assert len(w.session.layers) == len(w.session.model_info["layers"]) == 39
     assert all(not w.tree.is_pending(n) for n in w.tree.layer_names())
     assert w.grid.layer_name().startswith("features.0")
-    assert w._predictions is not None and len(w._predictions.top) == 5
+    assert w.session.predictions is not None and len(w.session.predictions.top) == 5
     assert "cat.png" in w.windowTitle()
 
 
@@ -53,7 +53,7 @@ def test_tree_click_changes_grid(shown, qtbot):
         qtbot.mouseClick(w.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.topLeft() + QPoint(30, rect.height() // 2))
     assert sig.args == ["features.28"]
     assert w.grid.layer_name().startswith("features.28")
-    layer = w._layers["features.28"]
+    layer = w.session.layers["features.28"]
     assert w.grid.selected_channel() == int(np.argmax(layer.means))  # opens on its best channel
     assert w.grid.grid_image() != before
 
@@ -67,7 +67,7 @@ def test_vector_layer_shows_bar_chart(shown):
 def test_channel_click_updates_overlay(shown, qtbot):
     w = shown
     w.show_layer("features.28")
-    layer = w._layers["features.28"]
+    layer = w.session.layers["features.28"]
     target = int(np.argsort(layer.means)[0])  # the least active channel: surely not the current one
     w.grid.set_sort("index")
     canvas = w.grid.canvas()
@@ -77,7 +77,7 @@ def test_channel_click_updates_overlay(shown, qtbot):
         qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
     assert sig.args == [target]
     np.testing.assert_array_equal(w.overlay._fmap, layer.data[target])
-    x, y, rw, rh = w._image["rect"]
+    x, y, rw, rh = w.session.image["rect"]
     # the readout at the centre of the input rect reads the channel's own centre value
     value = w.overlay.value_at(x + rw * 0.5, y + rh * 0.5)
     assert value == pytest.approx(float(layer.data[target][7, 7]))
@@ -100,7 +100,7 @@ def test_exports_write_valid_files(shown, tmp_path):
         with Image.open(tmp_path / name) as im:
             assert im.size[0] > 100 and im.size[1] > 100
     assert w.export_npy(str(tmp_path / "act.npy"))
-    np.testing.assert_array_equal(np.load(tmp_path / "act.npy"), w._layers["features.28"].data)
+    np.testing.assert_array_equal(np.load(tmp_path / "act.npy"), w.session.layers["features.28"].data)
 
 
 def test_export_to_unwritable_place_is_a_message(shown, tmp_path, qtbot):
@@ -115,7 +115,7 @@ def test_export_to_unwritable_place_is_a_message(shown, tmp_path, qtbot):
 @pytest.mark.parametrize("kind", ["folder", "web", "text-file", "nothing"])
 def test_bad_drop_shows_error_and_keeps_results(shown, qtbot, tmp_path, kind, cat_path):
     w = shown
-    layers_before, image_before = dict(w._layers), w._image
+    layers_before, image_before = dict(w.session.layers), w.session.image
     if kind == "folder":
         trigger = lambda: drop_files(w, tmp_path)  # noqa: E731
     elif kind == "web":
@@ -130,7 +130,7 @@ def test_bad_drop_shows_error_and_keeps_results(shown, qtbot, tmp_path, kind, ca
         trigger()
     assert sig.args[0] and "\n" not in sig.args[0]
     assert w.message.isVisible() and w.message.text() == sig.args[0]
-    assert w._image is image_before and w._layers == layers_before
+    assert w.session.image is image_before and w.session.layers == layers_before
     assert w.grid.layer_name() is not None
 
 
@@ -149,24 +149,24 @@ def test_many_drops_show_the_last(window, qtbot, photos):
         drop_files(window, photos[i % len(photos)])
     last = str(photos[11 % len(photos)])
     qtbot.waitUntil(lambda: bool(shown) and shown[-1] == last and not window.controller.busy, timeout=RESULT_TIMEOUT)
-    assert window._image["path"] == last
-    assert len(window._layers) == 39
+    assert window.session.image["path"] == last
+    assert len(window.session.layers) == 39
     assert len(shown) < 12  # superseded requests were skipped, not all computed
 
 
 def test_demo_spec_change_reruns_only_demo(shown, qtbot):
     w = shown
-    layers_before = dict(w._layers)
+    layers_before = dict(w.session.layers)
     w.demo_panel.preset_combo.setCurrentText("sobel_x")
-    qtbot.waitUntil(lambda: w._demo is not None and w._demo.spec.preset == "sobel_x", timeout=RESULT_TIMEOUT)
-    assert w._layers == layers_before
-    kernel = w._demo.weight
+    qtbot.waitUntil(lambda: w.session.demo is not None and w.session.demo.spec.preset == "sobel_x", timeout=RESULT_TIMEOUT)
+    assert w.session.layers == layers_before
+    kernel = w.session.demo.weight
     assert kernel[0, 0, 1].tolist() == [-2, 0, 2]
 
 
 def test_close_during_inference_is_prompt(window, qtbot, cat_path):
     window.open_image(str(cat_path))
-    qtbot.waitUntil(lambda: len(window._layers) >= 1, timeout=RESULT_TIMEOUT)
+    qtbot.waitUntil(lambda: len(window.session.layers) >= 1, timeout=RESULT_TIMEOUT)
     t0 = time.perf_counter()
     window.close()
     elapsed = time.perf_counter() - t0

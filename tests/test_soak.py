@@ -49,7 +49,7 @@ def test_two_hundred_images(qtbot, tmp_path):
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win._model_info is not None, timeout=RESULT_TIMEOUT)
+    qtbot.waitUntil(lambda: win.session.model_info is not None, timeout=RESULT_TIMEOUT)
     layers = ["features.0", "features.28", "classifier.6", "features.10"]
     rss, objects, stalls = [], [], []
     for i in range(N_IMAGES):

@@ -84,6 +84,7 @@ class FigureData:
     pretrained: bool
     colormap: str = "viridis"
     alpha: float = 0.6
+    overlay_colormap: str | None = None   # the overlay view's colormap (None: the same as the tiles')
 
 
 # ----------------------------------------------------------------------------- layout
@@ -498,7 +499,7 @@ def _paint_row2(p: QPainter, d: FigureData, L: _Layout, photo, f: float) -> None
     _text(p, L.over_title, d.overlay_label, 15, align=L.over_text_align | Qt.AlignmentFlag.AlignBottom)
     if photo is not None:
         rect = tuple(float(v) * f for v in d.overlay_rect)
-        blended = overlay_image(photo, d.overlay_fmap, rect, d.levels, d.colormap, d.alpha)
+        blended = overlay_image(photo, d.overlay_fmap, rect, d.levels, d.overlay_colormap or d.colormap, d.alpha)
         p.drawImage(L.over_img, rgb_to_qimage(blended))
         p.setPen(QPen(FRAME, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)

@@ -1,0 +1,175 @@
+"""What ConvScope shows now: the newest request, the model, and the current image's results.
+
+The one place current results land (napari/ndv-style: a Qt-free-in-spirit
+model on the UI thread that the views observe). The controller writes into it
+only what belongs to the newest analysis; stale ids are dropped here, so the
+window, the exports, ``--screenshot`` and the bench read results from one
+object, never from a window's private state.
+
+A result keeps the model it was computed with (``results_model``), so nothing
+is ever shown or exported under new weights' name with the old model's numbers.
+"""
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("convscope.session")
+
+PASTE_PREFIX = "convscope-paste-"
+
+
+def is_paste_file(path: str | None) -> bool:
+    """A picture ConvScope saved from the clipboard into the temp folder (ours to delete)."""
+    if not path:
+        return False
+    p = Path(path)
+    return p.name.startswith(PASTE_PREFIX) and p.parent == Path(tempfile.gettempdir())
+
+
+class Session(QObject):
+    modelChanged = Signal(object)          # model info dict
+    imageChanged = Signal(object)          # image dict of the newest analysis (its results follow)
+    layerChanged = Signal(str)             # a layer arrived, or its statistics did
+    predictionsChanged = Signal(object)
+    demoChanged = Signal(object)
+    demoFailed = Signal(str)               # "" when a demo re-run was dropped as stale (clear, say nothing)
+    finished = Signal(float)               # the answer is in (predictions, demo, every layer)
+    detailed = Signal()                    # ... and every layer's statistics: the results are whole
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.request_id = 0                 # the newest analysis request
+        self.requested_paths: tuple[str, ...] | None = None
+        self.model_info: dict | None = None
+        self.results_id = 0                 # the analysis whose results are held
+        self.results_model: dict | None = None
+        self.image: dict | None = None
+        self.layers: dict = {}
+        self.predictions = None
+        self.demo = None
+        self.seconds: float | None = None
+        self.busy = False
+        self._detailed = False
+        self._models: dict[int, dict] = {}  # generation → info, for results that arrive after a reload
+        self._pastes: set[str] = set()
+
+    # ----------------------------------------------------------------- requests
+    def request(self, rid: int, paths) -> None:
+        self.request_id = rid
+        self.requested_paths = tuple(str(p) for p in paths)
+        self.busy = True
+        for p in self.requested_paths:
+            if is_paste_file(p):
+                self._pastes.add(p)
+
+    def set_model(self, info: dict) -> None:
+        self.model_info = info
+        self._models[info.get("generation", 0)] = info
+        self.modelChanged.emit(info)
+
+    # ----------------------------------------------------------------- results of the newest analysis
+    def _newest(self, rid: int) -> bool:
+        return rid == self.request_id
+
+    def start_image(self, rid: int, image: dict) -> None:
+        if not self._newest(rid):
+            return
+        self.results_id = rid
+        self.results_model = self._models.get(image.get("generation", 0), self.model_info)
+        self.image, self.layers, self.predictions, self.demo, self.seconds = image, {}, None, None, None
+        self._detailed = False
+        self._drop_unshown_pastes()
+        self.imageChanged.emit(image)
+
+    def add_layer(self, rid: int, layer) -> None:
+        if self._holds(rid):
+            self.layers[layer.name] = layer
+            self.layerChanged.emit(layer.name)
+
+    def stats_ready(self, rid: int, names) -> None:
+        if self._holds(rid):
+            for name in names:
+                if name in self.layers:
+                    self.layerChanged.emit(name)
+            self._maybe_detailed()
+
+    def _maybe_detailed(self) -> None:
+        if not self.busy and not self._detailed and self.image is not None and self.all_stats:
+            self._detailed = True
+            self.detailed.emit()
+
+    def set_predictions(self, rid: int, predictions) -> None:
+        if self._holds(rid):
+            self.predictions = predictions
+            self.predictionsChanged.emit(predictions)
+
+    def set_demo(self, analysis_id: int, demo) -> None:
+        """A demo conv result; it belongs to the analysis it was computed for, never to another image."""
+        if analysis_id == self.results_id and self.image is not None:
+            self.demo = demo
+            self.demoChanged.emit(demo)
+        else:
+            self.demoFailed.emit("")
+
+    def fail_demo(self, analysis_id: int, message: str) -> None:
+        self.demoFailed.emit(message if analysis_id == self.results_id else "")
+
+    def finish(self, rid: int, seconds: float) -> None:
+        if self._holds(rid):
+            self.busy = False
+            self.seconds = seconds
+            self.finished.emit(seconds)
+            self._maybe_detailed()
+
+    def fail(self, rid: int, message: str) -> None:
+        if self._newest(rid):
+            self.busy = False
+            self.failed.emit(message)
+
+    def _holds(self, rid: int) -> bool:
+        return rid == self.results_id == self.request_id
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def complete(self) -> bool:
+        """The held results are whole: every part of the analysis arrived."""
+        return (self.image is not None and self.predictions is not None and self.demo is not None
+                and not self.busy)
+
+    @property
+    def all_stats(self) -> bool:
+        """Every held layer's channel statistics have arrived from the worker."""
+        return all(layer.has_stats for layer in self.layers.values())
+
+    @property
+    def whole(self) -> bool:
+        """Complete, with every layer's statistics: what screenshots and tests wait for."""
+        return self.complete and self._detailed
+
+    def layer(self, name: str):
+        return self.layers.get(name)
+
+    # ----------------------------------------------------------------- pasted pictures
+    def _drop_unshown_pastes(self) -> None:
+        keep = {self.image["path"]} if self.image else set()
+        keep |= set(self.requested_paths or ())
+        for path in list(self._pastes - keep):
+            self._delete(path)
+
+    def close(self) -> None:
+        """At exit: delete every pasted picture we saved."""
+        for path in list(self._pastes):
+            self._delete(path)
+
+    def _delete(self, path: str) -> None:
+        self._pastes.discard(path)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            log.warning("could not delete the pasted picture %s: %s", path, err)
