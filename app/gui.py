@@ -74,16 +74,21 @@ def run_gui(argv: list[str]) -> int:
         _autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
     QTimer.singleShot(0, lambda: window.open_image(image))
     app.exec()
+    leave_if_threads_stuck(exit_code[0])
+    return exit_code[0]
+
+
+def leave_if_threads_stuck(code: int) -> None:
+    """A worker stuck in an uninterruptible call (the log says which) would make Qt abort the
+    process while destroying its running QThread: leave without Qt's teardown instead."""
     from .controller import threads_left_running
+
     if threads_left_running():
-        # A worker is stuck in an uninterruptible call (the log says which). Qt would abort the
-        # process while destroying its running QThread, so leave without Qt's teardown.
         import logging
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(exit_code[0])
-    return exit_code[0]
+        os._exit(code)
 
 
 def _arm_screenshot(app, window, args, exit_code) -> None:

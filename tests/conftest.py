@@ -135,3 +135,16 @@ def shown(window, qtbot, cat_path):
     with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
         window.open_image(str(cat_path))
     return window
+
+
+@pytest.fixture(scope="session")
+def imagenet_like_bytes(tmp_path_factory):
+    """A seeded 1000-class VGG16 state_dict, serialised once per session (528 MB)."""
+    import torch
+    from torchvision.models import vgg16
+
+    torch.manual_seed(5)
+    path = tmp_path_factory.mktemp("imnet") / "w.pth"
+    torch.save(vgg16().state_dict(), path)
+    yield path
+    path.unlink(missing_ok=True)

@@ -1,0 +1,252 @@
+"""The app side of the engine: one Session of current results, weights changes, demo re-runs, downloads.
+
+Each test drives the real window and worker thread and awaits signals.
+"""
+import gc
+import hashlib
+import http.server
+import threading
+import time
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from gui_helpers import RESULT_TIMEOUT
+
+
+def _photo(tmp_path, name, size, colour):
+    path = tmp_path / name
+    Image.new("RGB", size, colour).save(path)
+    return str(path)
+
+
+def _whole(window, path=None, source=None):
+    s = window.session
+    return (s.whole and (path is None or s.image["path"] == path)
+            and (source is None or (s.results_model or {}).get("source") == source))
+
+
+def test_new_weights_keep_the_image_just_opened(shown, qtbot, tmp_path, vgg_checkpoint):
+    """Open B while a checkpoint loads: B is shown, analysed with the new weights; nothing is
+    exported under the new weights' name with the old results."""
+    w = shown
+    b = _photo(tmp_path, "b.png", (120, 90), (200, 30, 30))
+    refused = []
+
+    def export_now(info):  # the new model is in, the results on screen are still the old model's
+        refused.append(w.export_figure(str(tmp_path / "fig.png")))
+
+    w.session.modelChanged.connect(export_now)
+    w.load_weights(str(vgg_checkpoint))
+    w.open_image(b)
+    qtbot.waitUntil(lambda: _whole(w, b, "file"), timeout=RESULT_TIMEOUT)
+    assert refused == [False] and not (tmp_path / "fig.png").exists()
+    assert w.session.predictions.top[0]["label"] in ("cat", "dog")
+    qtbot.wait(300)  # let any wrongly queued re-analysis of the old image arrive
+    assert w.session.image["path"] == b
+    assert w.export_figure(str(tmp_path / "fig.png"))
+    w.session.modelChanged.disconnect(export_now)
+
+
+def test_new_weights_reanalyse_the_image_on_screen(shown, qtbot, vgg_checkpoint, cat_path):
+    w = shown
+    w.load_weights(str(vgg_checkpoint))
+    qtbot.waitUntil(lambda: _whole(w, str(cat_path), "file"), timeout=RESULT_TIMEOUT)
+    assert len(w.session.predictions.probs) == 2
+
+
+def test_cached_untrained_model_is_freed_when_other_weights_load(shown, qtbot, vgg_checkpoint):
+    from inference import model as engine_model
+
+    untrained = [weakref.ref(m) for m in engine_model._prepared_untrained.values()]
+    assert untrained and all(r() is not None for r in untrained)
+    shown.load_weights(str(vgg_checkpoint))
+    qtbot.waitUntil(lambda: _whole(shown, source="file"), timeout=RESULT_TIMEOUT)
+    gc.collect()
+    assert engine_model._prepared_untrained == {}
+    assert all(r() is None for r in untrained)
+
+
+def test_demo_busy_label_clears_on_success_and_failure(shown, qtbot):
+    w = shown
+    w.demo_panel.specChanged.emit({"preset": "sobel_x"})
+    assert w.demo_panel.busy_label.isVisibleTo(w.demo_panel)
+    qtbot.waitUntil(lambda: w.session.demo.spec.preset == "sobel_x", timeout=RESULT_TIMEOUT)
+    assert not w.demo_panel.busy_label.isVisibleTo(w.demo_panel)
+    with qtbot.waitSignal(w.errorShown, timeout=RESULT_TIMEOUT) as sig:
+        w.demo_panel.specChanged.emit({"preset": "custom", "weight": [[1.0]], "bias": [0.0]})
+    assert "demo conv" in sig.args[0] and "\n" not in sig.args[0]
+    assert not w.demo_panel.busy_label.isVisibleTo(w.demo_panel)
+    assert w.session.demo.spec.preset == "sobel_x"  # the last good result stays
+
+
+def test_a_demo_result_never_appears_next_to_another_image(shown, qtbot, tmp_path):
+    """Open B, then change the demo while B is still loading (A on screen): the demo asked for A
+    must not be shown next to B, and the label still clears."""
+    w = shown
+    b = _photo(tmp_path, "b.png", (97, 61), (10, 220, 10))
+    mismatches = []
+
+    def check(demo):
+        h, wd = w.session.image["rgb"].shape[:2]
+        if demo.input_rgb.shape[:2] != (h, wd):
+            mismatches.append((demo.input_rgb.shape, (h, wd)))
+
+    w.session.demoChanged.connect(check)
+    for preset in ("sobel_y", "laplacian", "emboss"):
+        w.open_image(b if preset != "laplacian" else str(w.session.image["path"]))
+        w.demo_panel.specChanged.emit({"preset": preset})
+    qtbot.waitUntil(lambda: _whole(w, b) and not w.demo_panel.busy_label.isVisibleTo(w.demo_panel),
+                    timeout=RESULT_TIMEOUT)
+    w.session.demoChanged.disconnect(check)
+    assert mismatches == []
+
+
+def test_demo_rerun_sends_no_pixels():
+    from dataclasses import fields
+
+    from app.requests import DemoRequest
+
+    assert {f.name for f in fields(DemoRequest)} == {"id", "analysis_id", "demo", "max_side"}
+
+
+def test_statistics_are_computed_off_the_ui_thread(window, qtbot, cat_path, monkeypatch):
+    import inference.capture as capture
+
+    threads = []
+    real = capture.channel_stats
+
+    def spy(data):
+        threads.append(threading.get_ident())
+        return real(data)
+
+    monkeypatch.setattr(capture, "channel_stats", spy)
+    window.open_image(str(cat_path))
+    qtbot.waitUntil(lambda: _whole(window, str(cat_path)), timeout=RESULT_TIMEOUT)
+    for name in ("features.0", "features.3", "features.28", "classifier.0", "classifier.6"):
+        window.show_layer(name)
+    maps = [l for l in window.session.layers.values() if l.data.ndim == 3]
+    assert len(threads) == len(maps) and all(layer.has_stats for layer in maps)
+    assert threading.get_ident() not in threads
+
+
+def test_pasted_pictures_are_deleted_when_no_longer_shown_and_at_exit(window, qtbot, cat_path):
+    def paste(colour):
+        img = QImage(32, 24, QImage.Format.Format_RGB32)
+        img.fill(colour)
+        QApplication.clipboard().setImage(img)
+        with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT) as sig:
+            window.paste()
+        return Path(sig.args[0])
+
+    first = paste(0xFF3366CC)
+    assert first.is_file()
+    second = paste(0xFF22AA22)
+    assert second.is_file() and not first.exists()
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.open_image(str(cat_path))
+    assert not second.exists()
+    third = paste(0xFF000000)
+    window.close()
+    assert not third.exists()
+
+
+# ---------------------------------------------------------------------- downloads on their own thread
+@pytest.fixture
+def throttled_weights(imagenet_like_bytes):
+    """Serves the seeded 1000-class file as vgg16-<sha8>.pth on 127.0.0.1, at about 100 MB/s."""
+    data_path = imagenet_like_bytes
+    digest = hashlib.sha256(data_path.read_bytes()).hexdigest()
+    size = data_path.stat().st_size
+    stop = threading.Event()
+
+    class Throttled(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                with open(data_path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        if stop.wait(0.01):
+                            return
+                        self.wfile.write(chunk)
+            except OSError:
+                return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
+    server.daemon_threads = True
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/vgg16-{digest[:8]}.pth"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_images_are_analysed_while_the_weights_download(shown, qtbot, tmp_path, monkeypatch, throttled_weights):
+    from dataclasses import replace
+
+    monkeypatch.setenv("CONVSCOPE_OFFLINE", "0")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    w = shown
+    w.base_request = replace(w.base_request, url=throttled_weights, offline=False)
+    b = _photo(tmp_path, "b.png", (80, 60), (90, 90, 200))
+    c = _photo(tmp_path, "c.png", (70, 50), (200, 200, 20))
+    with qtbot.waitSignal(w.controller.downloadProgress, timeout=RESULT_TIMEOUT):
+        w.download_imagenet()
+    w.open_image(b)
+    qtbot.waitUntil(lambda: _whole(w, b, "untrained"), timeout=RESULT_TIMEOUT)
+    assert w.controller.downloading is not None, "the download should still be running (it is throttled)"
+    w.open_image(c)
+    qtbot.waitUntil(lambda: _whole(w, c, "imagenet"), timeout=120_000)
+    assert w.controller.downloading is None
+    assert w.session.predictions.cat_vs_dog is not None  # ImageNet head
+
+
+STUCK_SCRIPT = r"""
+import logging, sys, threading
+sys.path.insert(0, {root!r})
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+logging.basicConfig(filename={log!r}, level=logging.INFO)
+from PySide6.QtCore import Slot
+from app.controller import Controller
+from app.gui import leave_if_threads_stuck
+from app.worker import InferenceWorker
+release = threading.Event()
+@Slot(object)
+def load_model(self, request):  # an uninterruptible call on the worker thread
+    release.wait(30)
+InferenceWorker.load_model = load_model
+controller = Controller()
+controller.load_model(None)
+import time; time.sleep(0.3)
+print("stopped" if controller.shutdown(timeout_ms=300) else "stuck", flush=True)
+del controller
+leave_if_threads_stuck(0)
+print("not reached", flush=True)
+"""
+
+
+def test_a_stuck_worker_at_exit_is_logged_and_the_process_exits_cleanly(tmp_path):
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    log = tmp_path / "convscope.log"
+    script = STUCK_SCRIPT.format(root=root, log=str(log))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.stdout.split() == ["stuck"], proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "Destroyed while thread" not in proc.stderr
+    assert "did not stop within 300 ms" in log.read_text()
