@@ -35,11 +35,11 @@ def one_line(message: str) -> bool:
 @pytest.mark.parametrize("make", corpus.BROKEN, ids=lambda f: f.__name__)
 def test_gui_broken_file_is_a_message_and_results_stay(shown, qtbot, tmp_path, make):
     path = make(tmp_path)
-    image, layers = shown._image, dict(shown._layers)
+    image, layers = shown.session.image, dict(shown.session.layers)
     with qtbot.waitSignal(shown.errorShown, timeout=RESULT_TIMEOUT) as sig:
         drop_files(shown, path)
     assert one_line(sig.args[0]) and path.name in sig.args[0]
-    assert shown._image is image and shown._layers == layers
+    assert shown.session.image is image and shown.session.layers == layers
     qtbot.waitUntil(lambda: not shown.controller.busy, timeout=RESULT_TIMEOUT)
 
 
@@ -51,8 +51,8 @@ def test_gui_unusual_image_gives_a_result(window, qtbot, tmp_path, make):
     assert sig.args == [str(path)]
     from PIL import Image
     expected = corpus.EXPECTED_SIZE.get(make.__name__) or Image.open(path).size
-    assert (window._image["width"], window._image["height"]) == tuple(expected)
-    assert len(window._layers) == 39 and window._predictions is not None
+    assert (window.session.image["width"], window.session.image["height"]) == tuple(expected)
+    assert len(window.session.layers) == 39 and window.session.predictions is not None
 
 
 def test_gui_unreadable_file(shown, qtbot, tmp_path, monkeypatch):
@@ -146,7 +146,7 @@ def test_rapid_requests_end_with_the_last_image(shown, qtbot, tmp_path):
         last = str(paths[99 % len(paths)])
         qtbot.waitUntil(lambda: bool(shown_paths) and shown_paths[-1] == last and not shown.controller.busy,
                         timeout=RESULT_TIMEOUT)
-    assert shown._image["path"] == last and len(shown._layers) == 39
+    assert shown.session.image["path"] == last and len(shown.session.layers) == 39
     assert len(shown_paths) < 10  # stale requests were skipped, not computed
     assert os_threads() == threads_before
     # A gross-regression guard only (timing on 2 noisy cores); `make bench` (ui_stall) holds the 50 ms budget.
@@ -254,7 +254,7 @@ def test_gui_download_fault_keeps_current_model(shown, qtbot, tmp_path, monkeypa
     else:
         (tmp_path / "torch").write_text("a file where the cache folder should be")
         url = f"{base}/vgg16-397923af.pth"
-    info = shown._model_info
+    info = shown.session.model_info
     shown.base_request = replace(shown.base_request, url=url, offline=False)
     if case == "cancel":
         shown.controller.downloadProgress.connect(lambda *_: shown.cancel_button.click(),
@@ -262,7 +262,7 @@ def test_gui_download_fault_keeps_current_model(shown, qtbot, tmp_path, monkeypa
     with qtbot.waitSignal(shown.errorShown, timeout=RESULT_TIMEOUT) as sig:
         shown.download_imagenet()
     assert one_line(sig.args[0])
-    assert shown._model_info is info  # the current model stays
+    assert shown.session.model_info is info  # the current model stays
     assert not shown.cancel_button.isVisible()
     cache = tmp_path / "torch"
     if cache.is_dir():
@@ -296,11 +296,11 @@ def test_gui_bad_checkpoint_is_one_line_and_model_stays(shown, qtbot, tmp_path, 
         state = torch.load(vgg_checkpoint, weights_only=True)
         state["classifier.6.bias"] = torch.zeros(3)
         torch.save(state, path)
-    info = shown._model_info
+    info = shown.session.model_info
     with qtbot.waitSignal(shown.errorShown, timeout=RESULT_TIMEOUT) as sig:
         shown.load_weights(str(path))
     assert one_line(sig.args[0]) and path.name in sig.args[0]
-    assert shown._model_info is info
+    assert shown.session.model_info is info
     assert not marker.exists()
 
 
@@ -367,30 +367,108 @@ def test_export_on_full_disk_leaves_nothing(shown, qtbot, tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
 
 
-def test_close_requested_during_export_leaves_a_complete_file(shown, qtbot, tmp_path):
-    """Export runs to completion on the UI thread; a close queued meanwhile happens after it."""
-    from PIL import Image
+def test_close_requested_during_export_leaves_a_complete_file(shown, qtbot, tmp_path, monkeypatch):
+    """A close that arrives while the figure is being written is handled after the export: the
+    file is then already complete (the same pixels as an export without a close), nothing is
+    left beside it, and the window closes and stops its worker."""
+    import numpy as np
+    from pathlib import Path as P
 
-    target = tmp_path / "fig.png"
-    QTimer.singleShot(0, shown.close)
+    from PIL import Image
+    from PySide6.QtCore import QEvent, QObject
+
+    reference, target = tmp_path / "ref" / "fig.png", tmp_path / "out" / "fig.png"
+    reference.parent.mkdir()
+    target.parent.mkdir()
+    assert shown.export_figure(str(reference))
+
+    real_write = P.write_bytes
+    seen = {}
+
+    def write_then_request_close(self, data):
+        if self.parent == target.parent and not seen:  # the temp file beside the target
+            real_write(self, data[: len(data) // 2])
+            seen["half_written"] = self.stat().st_size
+            QTimer.singleShot(0, shown.close)  # the user's close arrives now, mid-write
+        return real_write(self, data)
+
+    class AtClose(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Close and "at_close" not in seen:
+                seen["at_close"] = (target.read_bytes() if target.exists() else None,
+                                    sorted(p.name for p in target.parent.iterdir()))
+            return False
+
+    at_close = AtClose()
+    shown.installEventFilter(at_close)
+    monkeypatch.setattr(P, "write_bytes", write_then_request_close)
     assert shown.export_figure(str(target))
+    monkeypatch.undo()
     qtbot.waitUntil(lambda: not shown.isVisible(), timeout=5000)
-    with Image.open(target) as im:
-        im.verify()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+    shown.removeEventFilter(at_close)
+
+    assert seen["half_written"] > 0  # the close really was requested during the write
+    final = target.read_bytes()
+    content, names = seen["at_close"]  # when the close ran, the file was whole and alone
+    assert names == ["fig.png"] and content == final, f"at close: {names}, fig.png {'whole' if content == final else 'not whole'}"
+    with Image.open(target) as got, Image.open(reference) as want:
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["fig.png"]
     assert not shown.controller.thread_running()
 
 
-def test_gui_export_dialog_confirms_overwrite(shown, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QFileDialog
+def answer_the_save_dialog(answer, existing: bytes):
+    """Drive the modal dialogs as a user would: the file the save dialog proposes gets made to exist
+    (holding ``existing``), Save is pressed, and the overwrite question is answered ``answer``
+    ("yes"/"no"); after "no", the save dialog is cancelled. Returns the record and the timer."""
+    from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-    seen = {}
+    state = {"step": "save", "proposed": None, "question": None, "ticks": 0}
+    timer = QTimer()
 
-    def fake(parent, caption, directory, filters, *args, **kwargs):
-        seen.update(args=args, kwargs=kwargs)
-        return "", ""
+    def tick():
+        state["ticks"] += 1
+        modal = QApplication.activeModalWidget()
+        if state["ticks"] > 1000:  # ~10 s: something else is open; never hang the suite
+            if modal is not None:
+                modal.close()
+            return
+        if state["step"] == "save" and isinstance(modal, QFileDialog):
+            state["proposed"] = Path(modal.selectedFiles()[0])
+            state["proposed"].write_bytes(existing)
+            state["step"] = "question"
+            QTimer.singleShot(0, modal.accept)  # Save; accept() asks its question in a nested loop
+        elif state["step"] == "question" and isinstance(modal, QMessageBox):
+            state["question"] = modal.text()
+            state["step"] = "cancel" if answer == "no" else "done"
+            modal.button(QMessageBox.StandardButton.Yes if answer == "yes" else QMessageBox.StandardButton.No).click()
+        elif state["step"] == "cancel" and isinstance(modal, QFileDialog):
+            state["step"] = "done"
+            modal.reject()
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake))
-    shown.export_figure_dialog()
-    options = seen["kwargs"].get("options", QFileDialog.Option(0))
-    assert not (options & QFileDialog.Option.DontConfirmOverwrite)
+    timer.timeout.connect(tick)
+    timer.start(10)
+    return state, timer
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+def test_gui_export_dialog_confirms_overwrite(shown, tmp_path, answer):
+    """The real save dialog on an existing file: it asks first, and only "yes" replaces the file."""
+    from PIL import Image
+
+    shown.settings.setValue("lastExportFolder", str(tmp_path))
+    state, timer = answer_the_save_dialog(answer, b"previous figure")
+    try:
+        shown.export_figure_dialog()
+    finally:
+        timer.stop()
+    target = state["proposed"]
+    assert target is not None and target.parent == tmp_path
+    assert state["question"] is not None and target.name in state["question"], "no overwrite question was asked"
+    assert state["step"] == "done"
+    if answer == "yes":
+        with Image.open(target) as im:
+            im.verify()
+    else:
+        assert target.read_bytes() == b"previous figure"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
