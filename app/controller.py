@@ -7,7 +7,6 @@ tagged with request ids; the Session keeps what belongs to the newest request
 and drops the rest, so the views only ever see the current image.
 """
 import logging
-from dataclasses import replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 

@@ -10,11 +10,10 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from inference.weights_request import WeightsRequest
 from widgets.channel_grid import ChannelGrid
@@ -25,10 +24,10 @@ from widgets.predictions_panel import PredictionsPanel
 
 from . import settings as app_settings
 from .controller import Controller
-from .drops import DropError, paths_from_mime
 from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
 from .window_exports import ExportActions
+from .window_open import OpenActions
 from .window_weights import WeightsActions
 
 log = logging.getLogger("convscope.window")
@@ -36,10 +35,9 @@ log = logging.getLogger("convscope.window")
 DEMO_PRESETS = ["random", "identity", "sobel_x", "sobel_y", "laplacian", "gaussian_blur", "sharpen", "emboss", "custom"]
 DEFAULT_LAYER = "features.0"
 LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not restored
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
 
 
-class MainWindow(ExportActions, WeightsActions, QMainWindow):
+class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)
@@ -218,71 +216,6 @@ class MainWindow(ExportActions, WeightsActions, QMainWindow):
 
     def _offline_now(self) -> bool:
         return not self.base_request.download_allowed
-
-    # ================================================================ opening images
-    def open_image(self, path) -> None:
-        """Analyse ``path`` (a file). Errors are shown in the window; what is on screen stays."""
-        self.open_paths([str(path)])
-
-    def open_paths(self, paths: list[str]) -> None:
-        paths = [str(p) for p in paths]
-        if not paths:
-            return
-        if len(paths) == 1 and os.path.isdir(paths[0]):
-            self.show_error(f"cannot open '{Path(paths[0]).name}': it is a folder; choose an image file")
-            return
-        self.predictions.set_busy(True)
-        self._show_layer_progress()
-        # Sent even before the model is ready: the worker takes requests in order, so this one
-        # runs once the model that is loading now is there.
-        self.controller.analyze(paths, self.preprocess, self.demo_panel.current_spec(), focus=self.selected_layer)
-
-    def _show_layer_progress(self) -> None:
-        info = self.session.model_info
-        self.progress.setRange(0, max(1, len(info["layers"])) if info else 0)
-        self.progress.setValue(len(self.session.layers) if info else 0)
-        self.progress.setFormat("layers %v/%m")
-        self.progress.setVisible(True)
-
-    def open_dialog(self) -> None:
-        folder = str(self.settings.value("lastFolder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
-        if path:
-            self.settings.setValue("lastFolder", str(Path(path).parent))
-            self.open_image(path)
-
-    def paste(self) -> None:
-        self.open_mime(QApplication.clipboard().mimeData())
-
-    def open_mime(self, mime: QMimeData) -> None:
-        try:
-            self.open_paths(paths_from_mime(mime))
-        except DropError as err:
-            self.show_error(str(err))
-
-    def dragEnterEvent(self, event) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage() or mime.hasText():
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        event.acceptProposedAction()
-        self.open_mime(event.mimeData())
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        files = app_settings.recent_files(self.settings)
-        for p in files:
-            act = self.recent_menu.addAction(Path(p).name)
-            act.setToolTip(p)
-            act.setStatusTip(p)
-            act.triggered.connect(lambda _=False, p=p: self.open_image(p))
-        self.recent_menu.setEnabled(bool(files))
 
     # ================================================================ model
     @Slot(object)

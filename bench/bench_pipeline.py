@@ -48,7 +48,7 @@ def main() -> list[dict]:
 
     path = str(SAMPLE_CAT)
     image = load_image(path, max_side=1024)
-    x = preprocess(image.pil(), "imagenet").tensor.unsqueeze(0).contiguous(memory_format=torch.channels_last)
+    x = preprocess(image.for_network(), "imagenet").tensor.unsqueeze(0).contiguous(memory_format=torch.channels_last)
 
     def bare():
         with torch.inference_mode():
@@ -85,7 +85,7 @@ def main() -> list[dict]:
     for _ in range(5):
         t, img = timed(load_image, path, max_side=1024)
         steps["load"].append(t)
-        t, prep = timed(preprocess, img.pil(), "imagenet")
+        t, prep = timed(preprocess, img.for_network(), "imagenet", photo_size=img.display_size)
         steps["preprocess"].append(t)
         keep = []
         t, logits = timed(forward, bundle, prep, specs, keep.append)

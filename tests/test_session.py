@@ -6,11 +6,9 @@ import gc
 import hashlib
 import http.server
 import threading
-import time
 import weakref
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtGui import QImage
@@ -250,3 +248,15 @@ def test_a_stuck_worker_at_exit_is_logged_and_the_process_exits_cleanly(tmp_path
     assert proc.returncode == 0, proc.stderr
     assert "Destroyed while thread" not in proc.stderr
     assert "did not stop within 300 ms" in log.read_text()
+
+
+def test_figure_overlay_uses_the_overlays_colormap(shown, tmp_path, monkeypatch):
+    from widgets import figure
+
+    painted = []
+    real = figure.overlay_image
+    monkeypatch.setattr(figure, "overlay_image", lambda *a, **k: painted.append(a[4]) or real(*a, **k))
+    shown.grid.set_colormap("viridis")
+    shown.overlay.set_colormap("inferno")
+    assert shown.export_figure(str(tmp_path / "fig.png"))
+    assert painted == ["inferno"]
