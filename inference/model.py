@@ -86,7 +86,7 @@ def model_from_state(state: dict[str, torch.Tensor], path: str) -> nn.Module:
     return model
 
 
-def untrained_model(num_classes: int = 1000) -> nn.Module:
+def untrained_model(num_classes: int = 1000, abort: Callable[[], bool] | None = None) -> nn.Module:
     """VGG16 initialised as torchvision initialises it, from a fixed seed, so runs are reproducible.
 
     ``vgg16()`` initialises every Linear twice (its own reset, then VGG's normal
@@ -99,6 +99,8 @@ def untrained_model(num_classes: int = 1000) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(UNTRAINED_SEED)
         for m in model.modules():  # torchvision.models.VGG's init, once
+            if abort is not None and abort():
+                raise Cancelled("the app is closing")  # between layers: closing never waits for the whole init
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
@@ -123,11 +125,11 @@ def needs_download(request: WeightsRequest) -> bool:
     return not download.cached_path(request.url or download.IMAGENET_URL).is_file()
 
 
-def shared_untrained(device: torch.device) -> nn.Module:
+def shared_untrained(device: torch.device, abort: Callable[[], bool] | None = None) -> nn.Module:
     """The untrained model is the same every time (fixed seed, never modified): build it once per device."""
     key = str(device)
     if key not in _prepared_untrained:
-        _prepared_untrained[key] = prepare(untrained_model(), device)
+        _prepared_untrained[key] = prepare(untrained_model(abort=abort), device)
     return _prepared_untrained[key]
 
 
@@ -187,5 +189,5 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
             state = checkpoint.read_state_dict(cached)
             return ModelBundle(prepare(model_from_state(state, str(cached)), device), ARCH, "imagenet",
                                str(cached), True, default_class_names(1000), device, aliases=aliases)
-    return ModelBundle(shared_untrained(device), ARCH, "untrained", None, False,
+    return ModelBundle(shared_untrained(device, abort), ARCH, "untrained", None, False,
                        default_class_names(1000), device, notice=notice or request.notice, aliases=aliases)

@@ -58,7 +58,8 @@ def _letterbox(img: Image.Image) -> Prepared:
     ox, oy = (INPUT_SIZE - nw) // 2, (INPUT_SIZE - nh) // 2
     canvas.paste(img.resize((nw, nh), Image.Resampling.BICUBIC), (ox, oy))
     view = TF.pil_to_tensor(canvas)
-    rect = (-ox / scale, -oy / scale, INPUT_SIZE / scale, INPUT_SIZE / scale)
+    sx, sy = w / nw, h / nh  # each side's own scale: the resize rounds both sides to whole pixels
+    rect = (-ox * sx, -oy * sy, INPUT_SIZE * sx, INPUT_SIZE * sy)
     return Prepared(view.float() / 127.5 - 1.0, _hwc(view), rect, "letterbox")
 
 
@@ -69,12 +70,12 @@ def _hwc(chw_uint8: torch.Tensor) -> np.ndarray:
 def _center_rect(size: tuple[int, int], short: int, crop: int) -> tuple[float, float, float, float]:
     """Where a resize-short-side-then-centre-crop lands on the photo, in photo pixels."""
     w, h = size
-    scale = short / min(w, h)
-    # torchvision keeps the short side exact and truncates the long one.
+    # torchvision keeps the short side exact and truncates the long one, so each side has its own scale.
     rw, rh = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)
+    sx, sy = w / rw, h / rh
     left = int(round((rw - crop) / 2.0))
     top = int(round((rh - crop) / 2.0))
-    return (left / scale, top / scale, crop / scale, crop / scale)
+    return (left * sx, top * sy, crop * sx, crop * sy)
 
 
 _MODES = {"imagenet": _imagenet, "legacy": _legacy, "letterbox": _letterbox}

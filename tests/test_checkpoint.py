@@ -164,7 +164,6 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("fmt", ["torch-zip", "pickle-2", "pickle-default"])
 def test_pickle_that_would_run_code_is_refused(fmt, tmp_path):
     marker = tmp_path / "pwned"

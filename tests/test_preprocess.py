@@ -87,15 +87,7 @@ def worst_miss(view: torch.Tensor, rect) -> float:
     return max((view[0].double() - want_x)[keep].abs().max().item(), (view[1].double() - want_y)[keep].abs().max().item())
 
 
-# preprocess.py scales both sides of the rect by one factor, but the resize rounds the long side
-# to whole pixels, so its true scale differs a little: up to ~3 px off here. Strict: once the rect
-# uses each side's own scale (w/rw, h/rh), these pass and the marks must go.
-OFF_TODAY = {("imagenet", (451, 300)), ("imagenet", (300, 451)), ("imagenet", (641, 479)), ("imagenet", (1023, 767)),
-             ("legacy", (451, 300)), ("legacy", (300, 451)), ("legacy", (641, 479)), ("legacy", (257, 256)),
-             ("legacy", (1023, 767)), ("letterbox", (641, 479)), ("letterbox", (5000, 800)), ("letterbox", (211, 1601))}
-RECT_CASES = [pytest.param(mode, size, id=f"{mode}-{size[0]}x{size[1]}",
-                           marks=[pytest.mark.xfail(strict=True, reason="rect uses one scale for both sides")]
-                           if (mode, size) in OFF_TODAY else [])
+RECT_CASES = [pytest.param(mode, size, id=f"{mode}-{size[0]}x{size[1]}")
               for mode in ("imagenet", "legacy", "letterbox") for size in SIZES]
 
 

@@ -183,6 +183,7 @@ def test_close_during_download_exits_0_and_leaves_no_partial(tmp_path, cat_path,
         tmp_path, {"CONVSCOPE_AUTOCLOSE": "download", "CONVSCOPE_OFFLINE": "0", "TORCH_HOME": str(torch_home)},
         str(cat_path), "--weights-url", slow_server)
     assert closing is not None, proc.stderr.read()
+    print(f"\nclosed {ended - closing:.2f} s after the close")
     assert proc.returncode == 0 and ended - closing < 2.0
     leftovers = [p for p in torch_home.rglob("*") if p.is_file()]
     assert leftovers == []
