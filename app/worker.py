@@ -91,11 +91,13 @@ class InferenceWorker(QObject):
         from inference.model import release_untrained
 
         # The runs were computed by the old model: drop them (and with them the old model) first.
+        replacing = self._bundle is not None
         self.run = self.pinned = None
         self._bundle = bundle
         if bundle.source != "untrained":
             release_untrained()
-        gc.collect()
+        if replacing:
+            gc.collect()  # the old model's 530 MB go now, not at some later collection
         self._generation = next(self._generations)
         self.modelReady.emit(self._model_info(bundle, self._generation))
 

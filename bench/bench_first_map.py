@@ -21,11 +21,11 @@ def main() -> list[dict]:
 
     ctl = Controller()
     state: dict = {}
-    ctl.modelReady.connect(lambda info: state.__setitem__("model", info))
+    ctl.session.modelChanged.connect(lambda info: state.__setitem__("model", info))
     ctl.modelFailed.connect(lambda msg: state.__setitem__("model_error", msg))
     ctl.layerReady.connect(lambda layer: state.setdefault("first", (time.perf_counter(), layer.name)))
-    ctl.analysisFinished.connect(lambda s: state.__setitem__("done", s))
-    ctl.analysisFailed.connect(lambda msg: state.__setitem__("error", msg))
+    ctl.session.finished.connect(lambda s: state.__setitem__("done", s))
+    ctl.session.failed.connect(lambda msg: state.__setitem__("error", msg))
     ctl.load_model(WeightsRequest(untrained=True, device="cpu"))
     if not wait_until(lambda: "model" in state or "model_error" in state, 180):
         raise RuntimeError("the model did not load")
@@ -38,7 +38,7 @@ def main() -> list[dict]:
             for k in ("first", "done", "error"):
                 state.pop(k, None)
             t0 = time.perf_counter()
-            ctl.analyze([str(SAMPLE_CAT)], "imagenet", {})
+            ctl.analyze([str(SAMPLE_CAT)], "imagenet", {}, focus="features.0")  # as the window asks
             if not wait_until(lambda: "done" in state or "error" in state, 120, step_ms=2):
                 raise RuntimeError("the analysis did not finish")
             if "error" in state:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from .capture import ActivationCapture, LayerOutput, LayerSpec, describe_layers
+from .capture import ActivationCapture, LayerOutput, LayerSpec, describe_layers, learned
 from .demo_conv import DEFAULT_MAX_SIDE, DemoConvResult, DemoConvSpec, run_demo_conv
 from .errors import Cancelled
 from .images import LoadedImage, load_image
@@ -55,15 +55,33 @@ def forward(bundle: ModelBundle, prepared: Prepared, specs: list[LayerSpec],
 
 def capture_run(run: Run, on_layer: Callable[[LayerOutput], None], cancel: Callable[[], bool] | None = None,
                 only: set[str] | None = None) -> torch.Tensor:
-    """The forward of ``run``'s input, keeping each captured layer in ``run`` and streaming it to ``on_layer``."""
+    """The forward of ``run``'s input, keeping each captured layer in ``run`` and streaming it to ``on_layer``.
+
+    The first full pass over a model learns what to copy without copying
+    anything: its layers are handed out once the pass is over, and only if an
+    in-place op changed one of them later (ResNet's ``out += identity``) does
+    the pass run again, now copying exactly those.
+    """
     def keep(layer: LayerOutput) -> None:
         run.layers[layer.name] = layer
         on_layer(layer)
 
     model = run.bundle.model
-    with forward_lock(model), torch.no_grad(), ActivationCapture(model, run.specs, keep, cancel, only) as capture:
-        run.tensors = capture.tensors
-        logits = model(run.input_batch())
+    with forward_lock(model), torch.no_grad():
+        if only is None and not learned(model):
+            held: list[LayerOutput] = []
+            with ActivationCapture(model, run.specs, held.append, cancel, lean=True) as capture:
+                logits = model(run.input_batch())
+            if not capture.modified:
+                run.tensors = capture.tensors
+                for layer in held:
+                    keep(layer)
+                run.logits = logits.detach()
+                return logits[0].float().cpu()
+            del held, capture
+        with ActivationCapture(model, run.specs, keep, cancel, only) as capture:
+            run.tensors = capture.tensors
+            logits = model(run.input_batch())
     run.logits = logits.detach()
     return logits[0].float().cpu()
 

@@ -12,10 +12,13 @@ outputs are kept and handed out without a copy, and two things keep them intact:
   capturing, so a conv's output keeps its negative values;
 - in-place *functional* ops inside a module's forward (``out += identity`` in a
   ResNet block) cannot be switched off, so the first *full* pass over a model
-  clones every output and uses PyTorch's tensor version counters to learn which
-  outputs are later modified; from then on exactly those are cloned. A partial
-  pass (``only``) sees too little to learn from: until a full pass has run, it
-  clones everything.
+  uses PyTorch's tensor version counters to learn which outputs are later
+  modified; from then on exactly those are cloned. That learning pass either
+  clones every output (the default) or, ``lean``, clones nothing and reports in
+  ``modified`` what it could not keep intact, so the caller runs the pass again
+  (``inference.analysis`` does; it saves a copy of every activation on the
+  first image). A partial pass (``only``) sees too little to learn from: until
+  a full pass has run, it clones everything.
 
 The same full pass learns whether the model is a plain chain of its leaves
 (``inference.chain``), which lets a run re-enter at any layer cheaply.
@@ -186,7 +189,7 @@ class ActivationCapture:
     """
 
     def __init__(self, model: nn.Module, specs: list[LayerSpec], on_layer: Callable[[LayerOutput], None],
-                 cancel: Callable[[], bool] | None = None, only: set[str] | None = None):
+                 cancel: Callable[[], bool] | None = None, only: set[str] | None = None, lean: bool = False):
         self._model = model
         self._specs = {s.name: s for s in specs}
         self._on_layer = on_layer
@@ -197,7 +200,8 @@ class ActivationCapture:
         self._watch: list[tuple[str, torch.Tensor, int]] = []
         full = only is None or set(self._specs) <= set(only)
         self._learning = full and not learned(model)
-        self._copy_all = not learned(model)
+        self._copy_all = not learned(model) and not (lean and self._learning)
+        self.modified: frozenset[str] = frozenset()   # a lean learning pass: outputs changed after they were kept
         self._must_copy = _MUST_COPY.get(model, frozenset())
         self.chain = ChainRecorder(model) if self._learning else None
         self.tensors: dict[str, torch.Tensor] = {}
@@ -227,6 +231,8 @@ class ActivationCapture:
         if exc_type is None and self._learning:
             # Outputs whose version moved were modified in place after their module ran.
             _MUST_COPY[self._model] = frozenset(n for n, t, v in self._watch if t._version != v)
+            if not self._copy_all:
+                self.modified = _MUST_COPY[self._model]
         self._watch.clear()
         return False
 

@@ -9,11 +9,13 @@ Every probe of the next features is a re-entry of a run:
 - ``gradient(layer, target)``: d target / d (layer's output);
 - ``input_gradient(target)``: d target / d input.
 
-Where the model is a plain chain of its leaves (``inference.chain``), a
-re-entry starts from the kept output and runs only the leaves after it, so a
-gradient at relu5_3 runs no convolution before it. Elsewhere it runs the full
-forward with a hook that swaps in the edited output, or makes the layer's
-output a leaf to differentiate against (Captum's way). Parameters keep
+Where the model is a plain chain of its leaves (``inference.chain``), a re-run
+starts from the kept output and runs only the leaves after it, and a gradient
+runs no forward at all: it goes backward from the target through the leaves'
+kept inputs (``inference.backprop``), so a gradient at relu5_3 touches no
+convolution. Elsewhere a re-entry runs the full forward with a hook that swaps
+in the edited output, or makes the layer's output a leaf to differentiate
+against (Captum's way). Parameters keep
 ``requires_grad=False`` and ``torch.autograd.grad`` is used, never
 ``.backward()``, so no parameter ``.grad`` is ever allocated.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .backprop import backward, seed_for_logits, seed_for_unit
 from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
 from .chain import Chain, chain_of
 from .demo_conv import DemoConvResult
@@ -158,18 +161,16 @@ class Run:
         self._check_target(target, after=start)
         model = self._model
         chain = self._chain()
-        with forward_lock(model), torch.enable_grad(), out_of_place(model):
+        with forward_lock(model):
             if chain is not None:
-                a = self.tensors[layer].detach().requires_grad_(True)
-                if isinstance(target, Unit):
-                    out = a if target.layer == layer else chain.run(self._modules(), a, chain.index(layer) + 1,
-                                                                     stop=target.layer)
-                    score = target.of_output(out)
-                else:
-                    score = target.of_logits(chain.run(self._modules(), a, chain.index(layer) + 1))
-            else:
+                at = chain.index(layer)
+                end, g = self._seed(target, chain)
+                if end > at:
+                    g = backward(chain, self._modules(), self.tensors, self.tensors[layer], at + 1, end, g)
+                return self._as_array(g, self.tensors[layer])
+            with torch.enable_grad(), out_of_place(model):
                 a, score = self._hooked_score(target, at=layer)
-            (grad,) = torch.autograd.grad(score, a, allow_unused=True)
+                (grad,) = torch.autograd.grad(score, a, allow_unused=True)
         return self._as_array(grad, a)
 
     def input_gradient(self, target: Target) -> np.ndarray:
@@ -177,16 +178,23 @@ class Run:
         self._check_target(target, after=-1)
         model = self._model
         chain = self._chain()
-        with forward_lock(model), torch.enable_grad(), out_of_place(model):
-            x = self.input_batch().detach().clone().requires_grad_(True)
+        x = self.input_batch()
+        with forward_lock(model):
             if chain is not None:
-                stop = target.layer if isinstance(target, Unit) else None
-                out = chain.run(self._modules(), x, 0, stop=stop)
-                score = target.of_output(out) if isinstance(target, Unit) else target.of_logits(out)
-            else:
+                end, g = self._seed(target, chain)
+                return self._as_array(backward(chain, self._modules(), self.tensors, x, 0, end, g), x)
+            with torch.enable_grad(), out_of_place(model):
+                x = x.detach().clone().requires_grad_(True)
                 _, score = self._hooked_score(target, at=None, x=x)
-            (grad,) = torch.autograd.grad(score, x, allow_unused=True)
+                (grad,) = torch.autograd.grad(score, x, allow_unused=True)
         return self._as_array(grad, x)
+
+    def _seed(self, target: Target, chain: Chain) -> tuple[int, torch.Tensor]:
+        """Where the backward starts (a leaf's index) and the gradient of the target at that leaf's output."""
+        if isinstance(target, Unit):
+            out = self.tensors[target.layer]
+            return chain.index(target.layer), seed_for_unit(out, target.channel, target.y, target.x)
+        return len(chain.names) - 1, seed_for_logits(self.logits, target.of_logits)
 
     def _hooked_score(self, target: Target, at: str | None, x: torch.Tensor | None = None):
         """A full forward whose ``at`` output becomes a leaf to differentiate against; stops at a Unit's layer."""
