@@ -4,6 +4,7 @@ Every user error ends the same way: exit code 2 and exactly one line on stderr,
 ``convscope: error: …``. Nothing is half-written: outputs go through a temp file.
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,13 +19,25 @@ class _Unparsable(Exception):
     pass
 
 
+_WEB_SCHEMES = ("http://", "https://", "ftp://", "ftps://", "www.")
+
+
+def web_address_error(word: str | None) -> str | None:
+    """The one line for an image given as a web address (nothing is downloaded), else None.
+
+    A file that exists is never a web address, whatever its name ("www.cat.jpg")."""
+    if word and word.strip().lower().startswith(_WEB_SCHEMES) and not os.path.exists(word):
+        shown = word if len(word) <= 80 else word[:77] + "…"
+        return f"cannot open '{shown}': web addresses are not supported; download the image first and give its path"
+    return None
+
+
 def gui_image_error(argv: list[str]) -> str | None:
     """Why the window's IMAGE argument cannot be meant, or None to open the window.
 
     Checked before any window exists: a mistyped command (``convscope modles``) or a
     missing file would otherwise open a window that, headless, never closes.
     """
-    import os
     from difflib import get_close_matches
 
     from .gui import build_parser
@@ -43,6 +56,9 @@ def gui_image_error(argv: list[str]) -> str | None:
         return None
     if word is None or os.path.exists(word):
         return None
+    web = web_address_error(word)
+    if web:
+        return web
     separators = {"/", os.sep, os.altsep or "/"}
     if any(s in word for s in separators) or Path(word).suffix:
         return f"cannot open '{os.path.basename(os.path.normpath(word)) or word}': no such file"
@@ -121,7 +137,10 @@ def _check_out(path: str, force: bool, suffixes: tuple[str, ...]) -> Path:
     out = Path(path)
     if out.suffix.lower() not in suffixes:
         raise ValueError(f"cannot write {out}: use a {' or '.join(suffixes)} file name")
-    return check_target(out, overwrite=force)
+    try:
+        return check_target(out, overwrite=force)
+    except FileExistsError as err:
+        raise FileExistsError(f"{err}; add --force to overwrite it") from None
 
 
 def cmd_inspect(args) -> int:
@@ -185,6 +204,9 @@ def run(argv: list[str]) -> int:
         return fail(f"cannot load the engine: {err}")
     handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export}
     _notes.clear()
+    web = web_address_error(args.image)
+    if web:
+        return fail(web)
     try:
         code = handlers[args.command](args)
         _flush_notes()

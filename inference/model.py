@@ -16,7 +16,7 @@ from torchvision.models import vgg16
 from . import checkpoint, download
 from .aliases import ALIASES_BY_ARCH
 from .allocator import keep_freed_memory
-from .classes import default_class_names
+from .classes import IMAGENET_CATEGORIES, default_class_names
 from .errors import Cancelled, DownloadError, WeightsError
 from .weights_request import WeightsRequest
 
@@ -49,10 +49,15 @@ class ModelBundle:
         return self.pretrained and self.num_classes == 1000
 
     def weights_text(self) -> str:
+        """Where the weights came from, as every view states it.
+
+        Only torchvision's own weights are called ImageNet-pretrained: a file is
+        "weights from FILE (N classes)", even with 1000 ImageNet-named classes."""
         if self.source == "file":
-            return f"file: {Path(self.path).name} ({self.num_classes} classes)"
+            names = ", ImageNet's class names" if self.class_names == IMAGENET_CATEGORIES else ""
+            return f"weights from {Path(self.path).name} ({self.num_classes} classes{names})"
         if self.source == "imagenet":
-            return "ImageNet (torchvision)"
+            return "ImageNet-pretrained weights (torchvision)"
         return f"untrained (random, seed {UNTRAINED_SEED})"
 
     def report(self) -> dict:

@@ -17,7 +17,7 @@ def analysis_report(result: Run, bundle: ModelBundle) -> dict:
     return {
         "image": {"path": str(result.image.path), "width": result.image.width, "height": result.image.height},
         "model": bundle.arch,
-        "weights": bundle.report(),
+        "weights": {**bundle.report(), "text": bundle.weights_text(), "num_classes": bundle.num_classes},
         "predictions": result.predictions.top,
         "cat_vs_dog": result.predictions.cat_vs_dog,
         "layers": layers,
@@ -28,17 +28,32 @@ def analysis_report(result: Run, bundle: ModelBundle) -> dict:
     }
 
 
+def _fixed(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, never "-0.000": a value that rounds to zero has no sign."""
+    text = f"{float(value):.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _classes_heading(shown: int, total: int, source: str) -> str:
+    """"both classes", "top 5 of ImageNet's 1000 classes": ImageNet only for torchvision's weights."""
+    if shown >= total:
+        return "both classes" if total == 2 else f"all {total} classes"
+    of = f"ImageNet's {total}" if source == "imagenet" else str(total)
+    return f"top {shown} of {of} classes"
+
+
 def format_report(report: dict, bundle: ModelBundle) -> str:
     """A readable summary for a terminal."""
     img, w = report["image"], report["weights"]
     lines = [f"image    {img['path']} ({img['width']}×{img['height']})",
-             f"model    {report['model']}, weights: {bundle.weights_text()}"]
+             f"model    {report['model']}, {bundle.weights_text()}"]
     if not w["pretrained"]:
         lines.append("         (untrained: random weights, the predictions below are meaningless)")
     lines.append("")
-    lines.append("prediction (softmax of the logits)")
+    heading = _classes_heading(len(report["predictions"]), bundle.num_classes, bundle.source)
+    lines.append(f"prediction: {heading} (softmax of the logits)")
     for p in report["predictions"]:
-        lines.append(f"  {p['prob'] * 100:6.2f}%  logit {p['logit']:8.3f}  [{p['index']:4d}] {p['label']}")
+        lines.append(f"  {p['prob'] * 100:6.2f}%  logit {_fixed(p['logit'], 3):>8}  [{p['index']:4d}] {p['label']}")
     if report["cat_vs_dog"]:
         cd = report["cat_vs_dog"]
         lines.append(f"  cat vs dog: cat {cd['cat'] * 100:.1f}%, dog {cd['dog'] * 100:.1f}%")
@@ -46,7 +61,7 @@ def format_report(report: dict, bundle: ModelBundle) -> str:
     lines.append(f"{'layer':<14}{'alias':<10}{'type':<18}{'output':<16}{'best channel (mean)'}")
     for layer in report["layers"]:
         shape = "×".join(map(str, layer["shape"]))
-        best = "" if layer["best_channel"] is None else f"{layer['best_channel']} ({layer['best_mean']:.3f})"
+        best = "" if layer["best_channel"] is None else f"{layer['best_channel']} ({_fixed(layer['best_mean'], 3)})"
         lines.append(f"{layer['name']:<14}{layer['alias'] or '':<10}{layer['type']:<18}{shape:<16}{best}")
     demo = report["demo_conv"]
     lines.append("")

@@ -29,7 +29,7 @@ def check_shape(report: dict, n_layers: int):
     assert set(report) == {"image", "model", "weights", "predictions", "cat_vs_dog", "layers", "demo_conv"}
     assert set(report["image"]) == {"path", "width", "height"}
     assert report["model"] == "vgg16"
-    assert set(report["weights"]) == {"source", "path", "pretrained"}
+    assert set(report["weights"]) == {"source", "path", "pretrained", "text", "num_classes"}
     for p in report["predictions"]:
         assert set(p) == {"index", "label", "prob", "logit"}
         assert isinstance(p["index"], int) and isinstance(p["prob"], float) and isinstance(p["logit"], float)
@@ -49,7 +49,8 @@ def test_inspect_json_offline_subprocess(cat_path):
     report = json.loads(proc.stdout)
     check_shape(report, 39)
     assert report["image"] == {"path": str(cat_path), "width": 451, "height": 300}
-    assert report["weights"] == {"source": "untrained", "path": None, "pretrained": False}
+    assert report["weights"] == {"source": "untrained", "path": None, "pretrained": False,
+                                 "text": "untrained (random, seed 0)", "num_classes": 1000}
     assert report["cat_vs_dog"] is None and len(report["predictions"]) == 5
     assert report["demo_conv"]["shape"] == [3, 300, 451] and report["demo_conv"]["seed"] == 0
     conv, relu = report["layers"][0], report["layers"][1]
@@ -63,7 +64,8 @@ def test_inspect_with_checkpoint_lists_all_classes(capsys, cat_path, vgg_checkpo
     assert code == 0, err
     report = json.loads(out)
     check_shape(report, 39)
-    assert report["weights"] == {"source": "file", "path": str(vgg_checkpoint), "pretrained": True}
+    assert report["weights"] == {"source": "file", "path": str(vgg_checkpoint), "pretrained": True,
+                                 "text": f"weights from {vgg_checkpoint.name} (2 classes)", "num_classes": 2}
     assert sorted(p["label"] for p in report["predictions"]) == ["cat", "dog"]
     assert sum(p["prob"] for p in report["predictions"]) == pytest.approx(1.0, abs=1e-5)
 
@@ -71,6 +73,10 @@ def test_inspect_with_checkpoint_lists_all_classes(capsys, cat_path, vgg_checkpo
 def test_inspect_text_summary(capsys, cat_path, vgg_checkpoint):
     code, out, _ = run_cli(capsys, "inspect", str(cat_path), "--weights", str(vgg_checkpoint))
     assert code == 0 and "conv1_1" in out and "features.28" in out and "cat" in out
+    # A 2-class file: named as a file, both classes listed, never called ImageNet.
+    assert f"weights from {vgg_checkpoint.name} (2 classes)" in out
+    assert "prediction: both classes" in out and "ImageNet" not in out
+    assert "-0.000" not in out
 
 
 def test_dump_all_matches_torchvision(capsys, cat_path, vgg_checkpoint, reference_forward, tmp_path):
@@ -105,12 +111,48 @@ def test_dump_one_layer_by_alias(capsys, cat_path, vgg_checkpoint, reference_for
     np.testing.assert_allclose(arr, expected, rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
 
 
-def test_dump_refuses_overwrite_without_force(capsys, cat_path, tmp_path):
-    out_file = tmp_path / "x.npy"
+@pytest.mark.parametrize("command, name", [("dump", "x.npy"), ("export", "x.png")])
+def test_overwrite_refusal_names_force(capsys, cat_path, tmp_path, command, name):
+    out_file = tmp_path / name
     out_file.write_bytes(b"keep me")
-    code, _, err = run_cli(capsys, "dump", str(cat_path), "--layer", "features.0", "--out", str(out_file), "--offline")
-    assert_one_line_error(code, err, "x.npy")
+    extra = ["--layer", "features.0"] if command == "dump" else []
+    code, _, err = run_cli(capsys, command, str(cat_path), *extra, "--out", str(out_file), "--offline")
+    assert_one_line_error(code, err, name, "already exists", "--force")
     assert out_file.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("argv", [
+    ["inspect", "https://x/cat.jpg", "--offline"],
+    ["inspect", "http://example.org/a/b/cat.png", "--json"],
+    ["dump", "https://x/cat.jpg", "--all", "--out", "{tmp}/o.npz"],
+    ["export", "www.example.org/cat.jpg", "--out", "{tmp}/o.png"],
+])
+def test_web_address_is_not_supported(capsys, tmp_path, argv):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, f"'{argv[1]}'", "web addresses are not supported", "download the image first")
+    assert "no such file" not in err and out == ""
+    assert not list(tmp_path.iterdir())
+
+
+def test_web_address_for_the_window_is_not_supported(tmp_path):
+    proc = run_main("https://x/cat.jpg", cwd=tmp_path)
+    assert_one_line_error(proc.returncode, proc.stderr, "'https://x/cat.jpg'", "web addresses are not supported")
+
+
+def test_a_file_named_like_a_web_address_still_opens(capsys, tmp_path, cat_path):
+    """Only names that are not files are taken for web addresses."""
+    import os
+
+    (tmp_path / "www.cat.png").write_bytes(cat_path.read_bytes())
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code, out, err = run_cli(capsys, "inspect", "www.cat.png", "--offline", "--json")
+    finally:
+        os.chdir(old)
+    assert code == 0, err
+    assert json.loads(out)["image"]["width"] == 451
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -1,11 +1,14 @@
-"""What the network finally says: top-5 classes, raw logits next to softmax, cat vs dog.
+"""What the network finally says: its top classes, raw logits next to softmax, cat vs dog.
 
 The panel also keeps students honest: with random weights an amber banner stays
-on top, because a confident-looking bar chart from an untrained model means nothing.
+on top, because a confident-looking bar chart from an untrained model means nothing;
+and a 2-class model's answer is headed "Both classes", not "Top 5".
 """
 from __future__ import annotations
 
 from html import escape
+
+from widgets.prediction_text import classes_heading, format_logit, sum_note
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QPalette
@@ -100,8 +103,12 @@ class PredictionsPanel(QWidget):
         bars = QGridLayout()
         bars.setHorizontalSpacing(8)
         bars.setVerticalSpacing(6)
-        title = QLabel("<b>Top 5</b>")
-        bars.addWidget(title, 0, 0, 1, 4)
+        self.title_label = QLabel()
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        bold_title = QFont(self.title_label.font())
+        bold_title.setBold(True)
+        self.title_label.setFont(bold_title)
+        bars.addWidget(self.title_label, 0, 0, 1, 4)
         for row in range(TOP_K):
             rank = QLabel(f"{row + 1}.")
             rank.setStyleSheet(muted)
@@ -196,18 +203,42 @@ class PredictionsPanel(QWidget):
         outer.addWidget(self.empty_label)
         outer.addWidget(self._content)
         outer.addStretch(1)
+        self._num_classes: int | None = None  # the model's class count, when the app said it
         self.clear()
 
-    def set_weights(self, weights_text: str, pretrained: bool) -> None:
-        """Show which weights are loaded; the amber banner is visible iff not pretrained."""
-        self.weights_label.setText(f"Weights: {weights_text}")
+    def set_model_info(self, info: dict) -> None:
+        """Take the worker's model dict ("weights_text", "pretrained", "class_names"):
+        the weights line, the banner, and how many classes there are to rank."""
+        names = info.get("class_names")
+        self.set_weights(str(info.get("weights_text", "")), bool(info.get("pretrained")),
+                         num_classes=len(names) if names is not None else None)
+
+    def set_weights(self, weights_text: str, pretrained: bool, *, num_classes: int | None = None) -> None:
+        """Show which weights are loaded; the amber banner is visible iff not pretrained.
+
+        ``num_classes`` (when known) words the heading: "Both classes", "Top 5 of 1000 classes"."""
+        if num_classes is not None:
+            self._num_classes = int(num_classes)
+        elif weights_text != self.weights_label.toolTip():
+            self._num_classes = None  # other weights, count not given: never keep the old model's
+        self.weights_label.setText(weights_text[:1].upper() + weights_text[1:])
         self.weights_label.setToolTip(weights_text)
         self.banner.setVisible(not pretrained)
 
-    def set_predictions(self, top: list[dict], cat_vs_dog: dict | None, weights_text: str, pretrained: bool) -> None:
+    def num_classes(self, shown: int) -> int | None:
+        """The model's class count: as told, else inferred when fewer than TOP_K came
+        (the engine lists min(k, N) classes with k ≥ TOP_K, so then they are all); else None."""
+        if self._num_classes is not None:
+            return self._num_classes
+        return shown if 0 < shown < TOP_K else None
+
+    def set_predictions(self, top: list[dict], cat_vs_dog: dict | None, weights_text: str, pretrained: bool,
+                        *, num_classes: int | None = None) -> None:
         """Show the top classes (at most 5 used), their logits/probabilities and cat-vs-dog."""
-        self.set_weights(weights_text, pretrained)
+        self.set_weights(weights_text, pretrained, num_classes=num_classes)
         top = list(top)[:TOP_K]
+        total = self.num_classes(len(top))
+        self.title_label.setText(classes_heading(len(top), total) if top else "")
         self.table.setRowCount(len(top))
         for row in range(TOP_K):
             visible = row < len(top)
@@ -218,20 +249,14 @@ class PredictionsPanel(QWidget):
             entry = top[row]
             label, prob, index = str(entry["label"]), float(entry["prob"]), entry.get("index")
             self.class_labels[row].setText(label)
-            tip = f"ImageNet class {index}: {label}" if index is not None else label
+            tip = f"class {index}: {label}" if index is not None else label
             self.class_labels[row].setToolTip(tip)
             self.bars[row].setValue(round(min(max(prob, 0.0), 1.0) * BAR_STEPS))
             self.bars[row].setToolTip(f"p = {format_prob(prob)}")
             self.percent_labels[row].setText(format_percent(prob))
             self._set_row(row, label, entry.get("logit"), prob, tip)
         self._fit_table()
-        if top:
-            total = sum(float(e["prob"]) for e in top)
-            self.sum_label.setText(
-                f"these {len(top)} sum to {format_prob(total)}; the other classes share the rest"
-            )
-        else:
-            self.sum_label.setText("")
+        self.sum_label.setText(sum_note([float(e["prob"]) for e in top], total, format_prob))
 
         if cat_vs_dog is not None:
             cat, dog = float(cat_vs_dog["cat"]), float(cat_vs_dog["dog"])
@@ -252,7 +277,7 @@ class PredictionsPanel(QWidget):
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         name = QTableWidgetItem(label)
         name.setToolTip(tip)
-        z = QTableWidgetItem("—" if logit is None else f"{float(logit):.2f}")
+        z = QTableWidgetItem(format_logit(logit))
         z.setTextAlignment(right)
         p = QTableWidgetItem(format_prob(prob))
         p.setTextAlignment(right)
@@ -307,6 +332,7 @@ class PredictionsPanel(QWidget):
                 self.table.setItem(row, col, QTableWidgetItem(""))
         self._fit_table()
         self.sum_label.setText("")
+        self.title_label.setText("")
         self.cat_dog_label.setText("")
         self.cat_dog_label.setVisible(False)
         self._cat_dog_rule.setVisible(False)
