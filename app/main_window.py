@@ -19,8 +19,10 @@ from inference.weights_request import WeightsRequest
 from widgets.channel_grid import ChannelGrid
 from widgets.demo_conv_panel import DemoConvPanel
 from widgets.layer_tree import LayerTree
+from widgets.notice_bar import NoticeArea
 from widgets.overlay_view import OverlayView
 from widgets.predictions_panel import PredictionsPanel
+from widgets.weights_help import WeightsHelp
 
 from . import settings as app_settings
 from .controller import Controller
@@ -69,15 +71,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
     def _build_views(self) -> None:
         self.grid = ChannelGrid()
         self.overlay = OverlayView()
-        self.message = QLabel()
-        self.message.setObjectName("errorBanner")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel#errorBanner { background: #fde8e8; color: #8a1c1c; border: 1px solid #f0b4b4;"
-                                   " border-radius: 4px; padding: 6px 10px; font-weight: 600; }")
-        self.message.setVisible(False)
-        self.message.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.message.setToolTip("Click to dismiss")
-        self.message.mousePressEvent = lambda _e: self.message.setVisible(False)
+        self.notice = NoticeArea()  # fixed height: a message appearing never moves the grid
+        self.message = self.notice.message
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.grid)
         self.splitter.addWidget(self.overlay)
@@ -87,7 +82,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
-        lay.addWidget(self.message)
+        lay.addWidget(self.notice)
         lay.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -107,10 +102,22 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.demo_panel.set_presets(DEMO_PRESETS, "random")
         self.tree_dock = self._dock("Layers", "layersDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tree.setMinimumWidth(240)
-        self.pred_dock = self._dock("Prediction", "predictionDock", self.predictions, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.weights_help = WeightsHelp()  # where the ImageNet file goes, when it could not be downloaded
+        self._build_weights_help()
+        self.pred_dock = self._dock("Prediction", "predictionDock", self._predictions_column(),
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
         self.demo_dock = self._dock("One convolution by hand", "demoDock", self.demo_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def _predictions_column(self) -> QWidget:
+        column = QWidget()
+        lay = QVBoxLayout(column)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.predictions)
+        lay.addWidget(self.weights_help)
+        lay.addStretch(1)  # spare height below the help, so it sits right under the predictions
+        return column
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -226,6 +233,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.predictions.set_weights(info["weights_text"], info["pretrained"])
         if info.get("notice"):
             self.show_error(info["notice"], error=False)
+        self._update_weights_help(info)
         names = {layer["name"] for layer in info["layers"]}
         if self.selected_layer not in names:
             self.selected_layer = info["layers"][0]["name"] if info["layers"] else DEFAULT_LAYER
@@ -276,7 +284,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.predictions.set_busy(False)
         self.time_label.setText(f"inference {seconds * 1000:.0f} ms")
         if self.message.isVisible() and self.message.property("isError"):
-            self.message.setVisible(False)
+            self.notice.clear()
         path = self.session.image["path"] if self.session.image else ""
         if path and Path(path).parent != Path(os.path.realpath(SAMPLE_CAT)).parent and not is_paste_file(path):
             app_settings.push_recent(self.settings, path)
@@ -295,12 +303,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
 
     def show_error(self, message: str, error: bool = True) -> None:
         """A one-line message at the top of the window; results on screen stay."""
-        self.message.setText(message)
-        self.message.setProperty("isError", error)
-        style = ("background: #fde8e8; color: #8a1c1c; border: 1px solid #f0b4b4;" if error else
-                 "background: #fff4d6; color: #6b4d00; border: 1px solid #f0d58a;")
-        self.message.setStyleSheet(f"QLabel#errorBanner {{ {style} border-radius: 4px; padding: 6px 10px; font-weight: 600; }}")
-        self.message.setVisible(True)
+        self.notice.show_message(message, error)
         self.statusBar().showMessage(message, 8000)
         if error:
             log.info("shown to the user: %s", message)

@@ -10,6 +10,10 @@ from pathlib import Path
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QFileDialog
 
+from widgets.class_names_dialog import CLASSES_FILE, ClassNamesDialog
+
+from . import torch_cache
+
 
 class WeightsActions:
     def load_weights_dialog(self) -> None:
@@ -20,16 +24,19 @@ class WeightsActions:
             return
         self.settings.setValue("lastWeightsFolder", str(Path(path).parent))
         classes = None
-        if not (Path(path).parent / "cls_classes.txt").is_file():
-            classes, _ = QFileDialog.getOpenFileName(self, "Class names, one per line (optional — Cancel for defaults)",
-                                                     str(Path(path).parent), "Text files (*.txt);;All files (*)")
-        self.load_weights(path, classes or None)
+        if not (Path(path).parent / CLASSES_FILE).is_file():
+            dialog = ClassNamesDialog(path, self)
+            dialog.exec()
+            classes = dialog.chosen()
+            dialog.deleteLater()
+        self.load_weights(path, classes)
 
     def load_weights(self, path: str, classes: str | None = None) -> None:
         self.controller.load_model(replace(self.base_request, weights=str(path), classes=classes, untrained=False))
 
     def download_imagenet(self) -> None:
         """Cached ImageNet weights, else a download (progress and Cancel in the status bar)."""
+        self._imagenet_asked = True
         self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False, fallback=False))
 
     def use_untrained(self) -> None:
@@ -62,14 +69,37 @@ class WeightsActions:
     @Slot(str, bool)
     def _on_download_failed(self, message: str, fallback: bool) -> None:
         self.show_error(message, error=not fallback)
+        self._show_weights_help(True)
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
         self.cancel_button.setVisible(False)
         self.progress.setVisible(False)
         self.show_error(message)
+        if getattr(self, "_imagenet_asked", False):
+            self._imagenet_asked = False
+            self._show_weights_help(True)  # e.g. offline and still not in the cache
         info = self.session.model_info
         if info is None:  # nothing to keep: start with the untrained model
             self.use_untrained()
         else:
             self.model_label.setText(self._model_text(info))
+
+    # ---------------------------------------------------------------- where the ImageNet file goes
+    def _build_weights_help(self) -> None:
+        self.weights_help.set_file(str(torch_cache.imagenet_cache_path()), torch_cache.IMAGENET_URL,
+                                   torch_cache.IMAGENET_MB)
+        self.weights_help.loadRequested.connect(self.download_imagenet)
+        self.weights_help.failed.connect(self.show_error)
+        self.weights_help.setVisible(False)
+
+    def _update_weights_help(self, info: dict) -> None:
+        """On a new model: the help shows while the untrained model stands in for missing ImageNet weights."""
+        self._imagenet_asked = False
+        stands_in = info.get("source") == "untrained" and bool(info.get("notice"))
+        self._show_weights_help(stands_in and self.controller.downloading is None)
+
+    def _show_weights_help(self, wanted: bool) -> None:
+        path = torch_cache.imagenet_cache_path()
+        self.weights_help.set_file(str(path), torch_cache.IMAGENET_URL, torch_cache.IMAGENET_MB)
+        self.weights_help.setVisible(wanted and not path.is_file())
