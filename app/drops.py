@@ -22,7 +22,7 @@ def paths_from_mime(mime: QMimeData) -> list[str]:
         if mime.hasImage():
             return [save_clipboard_image(mime.imageData())]
         raise DropError("nothing to open: the drop carried no file")
-    local = [u.toLocalFile() for u in urls if u.isLocalFile()]
+    local = [os.path.abspath(u.toLocalFile()) for u in urls if u.isLocalFile()]  # a pasted "cat.png" too
     if not local:
         raise DropError(f"ConvScope opens local files only; save the image first ({urls[0].toString()[:80]})")
     files = [p for p in local if not os.path.isdir(p)]

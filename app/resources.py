@@ -4,7 +4,8 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-SAMPLE_CAT = RESOURCES / "samples" / "cat.png"
+SAMPLES = RESOURCES / "samples"
+SAMPLE_CAT = SAMPLES / "cat.png"
 ICON_SVG = RESOURCES / "icons" / "convscope.svg"
 ICON_PNG = RESOURCES / "icons" / "convscope.png"
 

@@ -2,6 +2,8 @@
 
 A mixin for MainWindow. Whatever cannot be opened (a folder, a web address, a
 drop without a file) is one line in the window, and the results on screen stay.
+Every path is made absolute where it comes in, so the recent-files list and a
+re-analysis with new weights still find the file from any working folder.
 """
 import os
 from pathlib import Path
@@ -11,8 +13,15 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from . import settings as app_settings
 from .drops import DropError, paths_from_mime
+from .resources import SAMPLES
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
+
+
+def absolute(path) -> str:
+    """``path`` made absolute; a web address (refused later, with its own message) and "" stay as they are."""
+    path = str(path)
+    return path if not path or "://" in path else os.path.abspath(path)
 
 
 class OpenActions:
@@ -21,7 +30,7 @@ class OpenActions:
         self.open_paths([str(path)])
 
     def open_paths(self, paths: list[str]) -> None:
-        paths = [str(p) for p in paths]
+        paths = [absolute(p) for p in paths]
         if not paths:
             return
         if len(paths) == 1 and os.path.isdir(paths[0]):
@@ -41,10 +50,10 @@ class OpenActions:
         self.progress.setVisible(True)
 
     def open_dialog(self) -> None:
-        folder = str(self.settings.value("lastFolder", str(Path.home())))
+        folder = app_settings.open_dialog_folder(self.settings, SAMPLES)
         path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
         if path:
-            self.settings.setValue("lastFolder", str(Path(path).parent))
+            app_settings.remember_open_folder(self.settings, path)
             self.open_image(path)
 
     def paste(self) -> None:

@@ -43,6 +43,78 @@ def test_paste_path_text_and_recent_files(window, qtbot, tmp_path):
     assert window.recent_menu.actions()[0].toolTip() == str(p)
 
 
+
+def test_recent_files_are_absolute_and_open_from_another_folder(window, qtbot, tmp_path, monkeypatch):
+    from app.settings import recent_files
+
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    start.mkdir()
+    elsewhere.mkdir()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(start / "red.png")
+    monkeypatch.chdir(start)
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.open_image("red.png")  # as given on the command line
+    assert window.session.image["path"] == str(start / "red.png")  # absolute from the moment it came in
+    assert recent_files(window.settings)[0] == str(start / "red.png")
+    Image.new("RGB", (40, 30), (10, 10, 200)).save(start / "blue.png")
+    QApplication.clipboard().setText("blue.png")  # a pasted relative path
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.paste()
+    assert recent_files(window.settings)[:2] == [str(start / "blue.png"), str(start / "red.png")]
+    monkeypatch.chdir(elsewhere)
+    red = next(a for a in window.recent_menu.actions() if a.text() == "red.png")
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT) as sig:
+        red.trigger()
+    assert sig.args == [str(start / "red.png")]
+    np.testing.assert_array_equal(window.session.image["rgb"][0, 0], [200, 10, 10])
+
+
+def test_relative_recent_entries_from_older_versions_are_dropped(tmp_path):
+    from app.settings import push_recent, recent_files, settings
+
+    s = settings()
+    s.clear()
+    s.setValue("recent", ["cat.png", str(tmp_path / "a.png")])
+    assert recent_files(s) == [str(tmp_path / "a.png")]
+    assert push_recent(s, str(tmp_path / "sub" / ".." / "b.png"))[0] == str(tmp_path / "b.png")
+    s.clear()
+
+
+def test_open_dialog_starts_in_samples_then_in_the_last_folder(window, qtbot, monkeypatch, tmp_path):
+    import app.window_open as wo
+    from app.resources import SAMPLE_CAT
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    picked = folder / "green.png"
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(picked)
+    starts = []
+    monkeypatch.setattr(wo.QFileDialog, "getOpenFileName",
+                        staticmethod(lambda parent, title, start, filt: starts.append(start) or (str(picked), "")))
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.open_dialog()
+    with qtbot.waitSignal(window.resultShown, timeout=RESULT_TIMEOUT):
+        window.open_dialog()
+    assert starts == [str(SAMPLE_CAT.parent), str(folder)]
+    assert SAMPLE_CAT.parent.is_dir() and SAMPLE_CAT.is_file()
+
+
+def test_open_dialog_folder_falls_back_when_the_last_one_is_gone(tmp_path):
+    from app.settings import open_dialog_folder, remember_open_folder, settings
+
+    s = settings()
+    s.clear()
+    samples = tmp_path / "samples"
+    assert open_dialog_folder(s, samples) == str(samples)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    remember_open_folder(s, str(gone / "x.png"))
+    assert open_dialog_folder(s, samples) == str(gone)
+    gone.rmdir()
+    assert open_dialog_folder(s, samples) == str(samples)
+    s.clear()
+
+
 def test_settings_persist_colormap_and_layer(qtbot, cat_path):
     from app.main_window import MainWindow
     from app.settings import settings
