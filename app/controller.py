@@ -176,6 +176,8 @@ class Controller(QObject):
                 ok = False
         if not ok:
             _STUCK.extend([self.worker, self.downloader])
+        else:
+            self.worker.release()  # a window closed and kept alive by someone must not keep 530 MB
         return ok
 
     def thread_running(self) -> bool:

@@ -161,9 +161,11 @@ class Session(QObject):
             self._delete(path)
 
     def close(self) -> None:
-        """At exit: delete every pasted picture we saved."""
+        """At exit: delete every pasted picture we saved, and let go of the results."""
         for path in list(self._pastes):
             self._delete(path)
+        self.layers = {}
+        self.image = self.predictions = self.demo = None
 
     def _delete(self, path: str) -> None:
         self._pastes.discard(path)

@@ -87,6 +87,10 @@ class InferenceWorker(QObject):
             return
         self._set_bundle(bundle)
 
+    def release(self) -> None:
+        """Let go of the model and the runs (after the thread has stopped: nothing uses them any more)."""
+        self._bundle = self.run = self.pinned = None
+
     def _set_bundle(self, bundle) -> None:
         from inference.model import release_untrained
 

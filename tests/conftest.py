@@ -44,22 +44,34 @@ def vgg_checkpoint(tmp_path_factory):
     model = vgg16(num_classes=2)
     path = folder / "catdog_vgg16.pth"
     torch.save(model.state_dict(), path)
+    del model  # a yield fixture's frame lives until the session ends: do not keep 528 MB in it
     (folder / "cls_classes.txt").write_bytes(b"cat\r\ndog\r\n")
     yield path
     path.unlink(missing_ok=True)  # pytest keeps recent temp folders; do not leave 537 MB behind
 
 
 @pytest.fixture(scope="session")
-def reference_forward(vgg_checkpoint):
-    """An independent computation: a plain torchvision VGG16 with the checkpoint's weights,
-    applied module by module in contiguous memory, each output cloned. Returns a function
-    of a [3,224,224] input tensor → {qualified name: numpy array without batch dim}."""
+def reference_vgg(vgg_checkpoint):
+    """An independent model: a plain torchvision VGG16 (in-place ReLUs, contiguous memory) with the
+    checkpoint's weights, loaded once per session. Tests must not modify it."""
     import torch
     from torchvision.models import vgg16
 
     model = vgg16(num_classes=2)
     model.load_state_dict(torch.load(vgg_checkpoint, weights_only=True))
-    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def reference_forward(reference_vgg):
+    """An independent computation: ``reference_vgg`` applied module by module in contiguous memory,
+    each output cloned. Returns a function of a [3,224,224] input tensor → {qualified name: numpy
+    array without batch dim}."""
+    import torch
+
+    model = reference_vgg
 
     def run(x):
         outs = {}
@@ -145,6 +157,8 @@ def imagenet_like_bytes(tmp_path_factory):
 
     torch.manual_seed(5)
     path = tmp_path_factory.mktemp("imnet") / "w.pth"
-    torch.save(vgg16().state_dict(), path)
+    model = vgg16()
+    torch.save(model.state_dict(), path)
+    del model
     yield path
     path.unlink(missing_ok=True)

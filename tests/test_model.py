@@ -39,18 +39,6 @@ def test_classes_option_overrides_and_must_match(vgg_checkpoint, tmp_path):
         load_model(WeightsRequest(weights=str(vgg_checkpoint), classes=str(names)))
 
 
-@pytest.fixture(scope="module")
-def imagenet_like_bytes(tmp_path_factory):
-    """A seeded 1000-class VGG16 state_dict, serialised once (528 MB)."""
-    from torchvision.models import vgg16
-
-    torch.manual_seed(5)
-    path = tmp_path_factory.mktemp("imnet") / "w.pth"
-    torch.save(vgg16().state_dict(), path)
-    yield path
-    path.unlink(missing_ok=True)
-
-
 def test_download_then_cache_then_imagenet_answers(imagenet_like_bytes, file_server, monkeypatch, tmp_path, cat_path):
     """The real path: not cached → download (progress, hash check) → cached → loaded as ImageNet."""
     from inference.analysis import analyze

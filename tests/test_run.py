@@ -8,7 +8,7 @@ layer's output for ``torch.autograd.grad``.
 import numpy as np
 import pytest
 import torch
-from torchvision.models import resnet18, vgg16
+from torchvision.models import resnet18
 
 from inference.analysis import AnalysisOptions, analyze
 from inference.chain import chain_of
@@ -72,16 +72,16 @@ def resnet_grad_run(resnet_state, noise_photo):
 
 
 @pytest.fixture(scope="module")
-def vgg_reference(vgg_checkpoint):
-    model = vgg16(num_classes=2)
-    model.load_state_dict(torch.load(vgg_checkpoint, weights_only=True))
-    return model.eval()
+def vgg_reference(reference_vgg):
+    return reference_vgg
 
 
 @pytest.fixture(scope="module")
 def resnet_reference(resnet_state):
     model = resnet18(num_classes=10)
     model.load_state_dict(resnet_state)
+    for p in model.parameters():
+        p.requires_grad_(False)
     return model.eval()
 
 
@@ -179,7 +179,6 @@ def _reference_gradient(model, x, layer, score_of, input_grad=False):
     kept = {}
     # The same memory format as the engine's forward, so that a max-pool near-tie or a pre-ReLU value
     # within rounding of 0 goes the same way in both (either way would be a right gradient).
-    model = model.to(memory_format=torch.channels_last)
     x = x.unsqueeze(0).contiguous(memory_format=torch.channels_last).requires_grad_(True)
 
     def keep(m, args, out):
@@ -191,11 +190,14 @@ def _reference_gradient(model, x, layer, score_of, input_grad=False):
     for name, m in model.named_modules():
         if name and not list(m.children()):
             handles.append(m.register_forward_hook(lambda m, a, o, n=name: (outs.__setitem__(n, o), o.clone())[1]))
-    for p in model.parameters():
-        p.requires_grad_(False)
-    logits = model(x)
-    for h in handles:
-        h.remove()
+    assert not any(p.requires_grad for p in model.parameters())
+    model.to(memory_format=torch.channels_last)
+    try:
+        logits = model(x)
+    finally:
+        model.to(memory_format=torch.contiguous_format)  # the shared reference model stays as it was
+        for h in handles:
+            h.remove()
     score = score_of(logits, outs)
     (g,) = torch.autograd.grad(score, x if input_grad else kept["a"])
     return g[0].detach().numpy()

@@ -129,8 +129,8 @@ def test_statistics_are_computed_off_the_ui_thread(window, qtbot, cat_path, monk
     for name in ("features.0", "features.3", "features.28", "classifier.0", "classifier.6"):
         window.show_layer(name)
     maps = [l for l in window.session.layers.values() if l.data.ndim == 3]
-    assert len(threads) == len(maps) and all(layer.has_stats for layer in maps)
-    assert threading.get_ident() not in threads
+    assert len(threads) >= len(maps) and all(layer.has_stats for layer in maps)
+    assert threading.get_ident() not in threads  # every one of them on the worker thread
 
 
 def test_pasted_pictures_are_deleted_when_no_longer_shown_and_at_exit(window, qtbot, cat_path):
