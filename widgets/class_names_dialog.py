@@ -19,7 +19,7 @@ def explanation(checkpoint: str) -> str:
             f"There is no {CLASSES_FILE} beside this checkpoint, so ConvScope does not know what its "
             "outputs are called. Choose a text file with one class name per line, in the order of the "
             "model's outputs — or use the defaults: ImageNet's names for a 1000-class model, "
-            "otherwise “class 0”, “class 1”, …")
+            "otherwise “class&nbsp;0”, “class&nbsp;1”, …")
 
 
 class ClassNamesDialog(QDialog):
