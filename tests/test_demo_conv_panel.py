@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from widgets.colormaps import colorize
 from widgets.demo_conv_panel import DemoConvPanel
@@ -56,7 +57,8 @@ def test_set_result_shows_pictures_and_numbers(panel, demo_data):
     ch2 = channels[2]
     expected = colorize(ch2, float(ch2.min()), float(ch2.max()), "viridis")
     assert np.array_equal(qimage_to_rgb(panel.channel_views[2].source_pixmap().toImage()), expected)
-    assert f"{ch2.min():.3f}" in panel.captions[4].text() and f"{ch2.max():.3f}" in panel.captions[4].text()
+    caption = panel.captions[4].text().replace("\u2212", "-")  # a real minus sign on screen
+    assert f"{ch2.min():.3f}" in caption and f"{ch2.max():.3f}" in caption
     # the displayed picture is scaled to fit its label with the aspect ratio kept
     shown = panel.output_view.pixmap()
     assert shown.width() <= panel.output_view.width() and shown.height() <= panel.output_view.height()
@@ -260,3 +262,117 @@ def test_busy_label_does_not_change_the_layout_threshold(panel):
     assert panel._pictures_min_width() == before
     panel.set_busy(False)
     assert not panel.busy_label.isVisibleTo(panel)
+
+
+# ----------------------------------------------------------------------------- sign colours, spacing, stability
+
+def _cell_colours(html: str) -> dict[str, list[tuple[int, int, int]]]:
+    """Background colour of each number cell of a kernel block, keyed by the number shown."""
+    import re
+
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for colour, text in re.findall(r"bgcolor='#([0-9a-f]{6})'>(?:<span[^>]*>)?((?:&nbsp;)*[-0-9.]+)", html):
+        number = text.replace("&nbsp;", "")
+        out.setdefault(number, []).append(tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4)))
+    return out
+
+
+def test_kernel_cells_are_red_for_positive_and_blue_for_negative(panel):
+    """The app's one sign convention: red = positive, blue = negative, untinted zero."""
+    from PySide6.QtGui import QPalette
+
+    w = np.zeros((3, 3, 3, 3), np.float32)
+    w[0, 0, 0, 0], w[0, 0, 0, 1] = 0.75, -0.75
+    panel.set_result(np.zeros((8, 12, 3), np.uint8), np.zeros((8, 12, 3), np.uint8), np.zeros((3, 8, 12)),
+                     w, np.zeros(3, np.float32), seed=0, preset="custom")
+    colours = _cell_colours(panel.kernel_labels[0].text())
+    (pos,), (neg,) = colours["0.75"], colours["-0.75"]
+    assert pos[0] > pos[2] + 60 and pos[0] > pos[1] + 60  # red
+    assert neg[2] > neg[0] + 60  # blue
+    base = panel.palette().color(QPalette.ColorRole.Window).getRgb()[:3]
+    assert set(colours["0.00"]) == {tuple(base)}
+    caption = panel.kernel_title.text()
+    assert caption.index("red") < caption.index("positive") < caption.index("blue") < caption.index("negative")
+
+
+def test_kernel_editor_tints_boxes_with_the_same_convention(panel, qtbot):
+    dialog = panel.open_kernel_editor()
+    qtbot.addWidget(dialog)
+    dialog.spin(0, 0, 0, 0).setValue(2.0)
+    dialog.spin(0, 0, 0, 1).setValue(-2.0)
+    red = QColor(dialog.tint_of(dialog.spin(0, 0, 0, 0)))
+    blue = QColor(dialog.tint_of(dialog.spin(0, 0, 0, 1)))
+    assert red.red() > red.blue() + 60 and blue.blue() > blue.red() + 60
+    dialog.reject()
+
+
+def _words_on_first_line(label) -> int:
+    """How many separate words the first text line of a rendered label has: ink runs
+    split by gaps of at least 6 px (more than the gaps around a decimal point)."""
+    from widgets.qimage import qimage_to_rgb
+
+    img = qimage_to_rgb(label.grab().toImage()).astype(np.float32)
+    bg = np.median(img.reshape(-1, 3), axis=0)
+    ink = np.abs(img - bg).sum(-1) > 120
+    rows = np.flatnonzero(ink.any(1))
+    top = rows[0]
+    end = top
+    while end + 1 < ink.shape[0] and ink[end + 1].any():
+        end += 1
+    cols = ink[top:end + 1].any(0)
+    words, gap = 0, 99
+    for c in cols:
+        if c:
+            words += gap >= 6
+            gap = 0
+        else:
+            gap += 1
+    return words
+
+
+def test_kernel_numbers_never_run_together(panel, qtbot):
+    """Identity: 0.00 and 1.00 only, once drawn as "0.000.000.00"; now each number stands apart,
+    negative ones too ("-0.25-0.25"). Drawn untinted in the panel's font, so only the text counts."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QLabel
+
+    from widgets.kernel_table import kernel_block_html
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    label.setFont(panel.kernel_labels[1].font())
+    label.setStyleSheet("background: white; color: black")
+    for value in (0.0, -0.25):
+        w = np.full((3, 3, 3), value, np.float32)
+        w[1, 1, 1] = 1.0
+        label.setText(kernel_block_html(w, 0.0, 1, 0.0, QColor("white"), QColor("black")))
+        label.adjustSize()
+        assert _words_on_first_line(label) == 11  # "out", "1", then nine numbers (was 2 + 3)
+
+
+def test_negative_zero_is_never_printed(panel):
+    w = np.full((3, 3, 3, 3), -0.001, np.float32)
+    panel.set_result(np.zeros((8, 12, 3), np.uint8), np.zeros((8, 12, 3), np.uint8), np.full((3, 8, 12), -1e-5),
+                     w, np.full(3, -0.004, np.float32), seed=0, preset="custom")
+    for label in panel.kernel_labels:
+        assert "-0.00" not in label.text()
+    assert "\u22120.000" not in panel.captions[2].text() and "-0.000" not in panel.captions[2].text()
+
+
+def test_presets_keep_the_picture_and_kernel_sizes(panel, cat_path, qtbot):
+    """Switching presets changes numbers, never the layout: same picture size, same kernel width."""
+    from inference.demo_conv import PRESETS as ENGINE_PRESETS, DemoConvSpec, run_demo_conv
+
+    rgb = np.asarray(Image.open(cat_path).convert("RGB"))
+    looks = set()
+    for width in (1050, 800):
+        _resize(qtbot, panel, width, 260)
+        seen = set()
+        for name in ENGINE_PRESETS:
+            r = run_demo_conv(rgb, DemoConvSpec(preset=name, seed=3))
+            panel.set_result(r.input_rgb, r.rgb, r.raw, r.weight, r.bias, 3, name)
+            seen.add((panel.output_view.pixmap().size().toTuple(), panel.kernel_view.sizeHint().width(),
+                      panel.pictures.caption_height(panel.pictures.column_width(panel.pictures.width()))))
+        assert len(seen) == 1, seen
+        looks |= seen
+    assert len(looks) == 2  # but the pictures do follow the dock's size

@@ -5,12 +5,13 @@ whose 81 weights and 3 biases are all on screen (and editable), next to the pict
 it produces and each raw output channel. The panel lives in a short bottom dock, so
 it is laid out as one row (controls and pictures, then the kernel numbers to the
 right) and only stacks the kernel below — inside a scroll area — when it is narrow.
+The pictures are :mod:`widgets.picture_strip`, the kernel numbers :mod:`widgets.kernel_table`.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QPalette, QPixmap
+from PySide6.QtGui import QFontDatabase, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
@@ -28,6 +29,10 @@ from PySide6.QtWidgets import (
 
 from widgets.colormaps import DEFAULT_COLORMAP, colorize
 from widgets.kernel_editor import KernelEditorDialog
+from widgets.kernel_table import (CHANNELS, KERNEL_CAPTION, kernel_block_html, kernel_block_tooltip, muted_colour,
+                                  number_chars)
+from widgets.picture_strip import CAPTION_GAP, PictureStrip, ScaledPixmapLabel
+from widgets.prediction_text import format_signed
 from widgets.qimage import rgb_to_qimage
 
 EXPLANATION = (
@@ -35,211 +40,19 @@ EXPLANATION = (
     "float/\u2060255 — "  # the word joiner keeps "float/255" on one line
     "each output channel sums 3×3 windows of all three input channels, weighted by its kernel, plus a bias."
 )
-CHANNELS = ("R", "G", "B")
 SEED_MAX = 2**31 - 1
-_POS = QColor(59, 130, 246)  # positive weights tinted blue
-_NEG = QColor(239, 68, 68)  # negative weights tinted red
-_PICTURE_GAP = 8  # pixels between two pictures
-_CAPTION_GAP = 2  # pixels between a picture and its caption
-_MIN_PICTURE_WIDTH = 80  # below this the kernel moves under the pictures
 
 
-class ScaledPixmapLabel(QLabel):
-    """A QLabel that shows its pixmap scaled to fit, aspect ratio kept, re-scaled on resize."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._source = QPixmap()
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(16, 12)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-
-    def set_source(self, pixmap: QPixmap) -> None:
-        """Show ``pixmap`` (kept at full resolution; the label shows a scaled copy)."""
-        self._source = QPixmap(pixmap)
-        self._rescale()
-
-    def source_pixmap(self) -> QPixmap:
-        """The full-resolution pixmap last given to set_source."""
-        return self._source
-
-    def clear_source(self) -> None:
-        self._source = QPixmap()
-        self.clear()
-
-    def aspect(self) -> float:
-        """Height / width of the picture (2/3 before any picture arrives)."""
-        if self._source.isNull() or self._source.width() == 0:
-            return 2 / 3
-        return self._source.height() / self._source.width()
-
-    def sizeHint(self) -> QSize:
-        return QSize(150, round(150 * self.aspect()))
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._source.isNull():
-            return
-        size = self.contentsRect().size()
-        if size.width() < 2 or size.height() < 2:
-            return
-        self.setPixmap(self._source.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
+def channel_caption(c: int, lo: float, hi: float) -> str:
+    """"Channel 0 (R) / min −0.223 / max 0.383" on three lines, whatever the column width
+    (so no preset wraps differently): 3 decimals, real minus signs, never "-0.000"."""
+    return (f"<b>Channel&nbsp;{c}</b>&nbsp;({CHANNELS[c]})<br>"
+            f"min&nbsp;{format_signed(lo, 3)}<br>max&nbsp;{format_signed(hi, 3)}")
 
 
-class PictureStrip(QWidget):
-    """Pictures side by side, each with its caption underneath, all the same size.
-
-    The pictures grow with the strip's height and width (aspect kept). With
-    ``fit_width`` on, the strip asks for the height its width needs (used when it
-    sits in a vertically scrolling column); otherwise it takes whatever height it gets.
-    """
-
-    def __init__(self, views: list[ScaledPixmapLabel], captions: list[QLabel], parent=None):
-        super().__init__(parent)
-        self.views, self.captions = views, captions
-        self._fit_width = False
-        for view, caption in zip(views, captions):
-            view.setParent(self)
-            caption.setParent(self)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_fit_width(self, on: bool) -> None:
-        if on != self._fit_width:
-            self._fit_width = on
-            self.updateGeometry()
-
-    def fit_width(self) -> bool:
-        return self._fit_width
-
-    def refresh(self) -> None:
-        """Re-place everything after the pictures' aspect or the captions' text changed."""
-        self.updateGeometry()
-        self._place()
-
-    def column_width(self, width: int) -> int:
-        """Width of one picture's column when the strip is ``width`` wide."""
-        n = len(self.views)
-        return max((width - _PICTURE_GAP * (n - 1)) // n, 1)
-
-    def caption_height(self, column: int) -> int:
-        """Height of the tallest caption in a column ``column`` wide."""
-        return max(c.heightForWidth(column) if c.wordWrap() else c.sizeHint().height() for c in self.captions)
-
-    def _aspect(self) -> float:
-        return self.views[0].aspect() if self.views else 2 / 3
-
-    def _min_picture_height(self) -> int:
-        return round(_MIN_PICTURE_WIDTH * self._aspect() * 0.75)
-
-    def minimumSizeHint(self) -> QSize:
-        n = len(self.views)
-        width = n * _MIN_PICTURE_WIDTH + (n - 1) * _PICTURE_GAP
-        return QSize(width, self._min_picture_height() + _CAPTION_GAP + self.caption_height(_MIN_PICTURE_WIDTH))
-
-    def sizeHint(self) -> QSize:
-        n = len(self.views)
-        width = n * 150 + (n - 1) * _PICTURE_GAP
-        if self._fit_width:
-            return QSize(width, self.heightForWidth(width))
-        return QSize(width, self.minimumSizeHint().height())  # grows into whatever height the dock has
-
-    def hasHeightForWidth(self) -> bool:
-        return self._fit_width
-
-    def heightForWidth(self, width: int) -> int:
-        column = self.column_width(width)
-        return round(column * self._aspect()) + _CAPTION_GAP + self.caption_height(column)
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._place()
-
-    def _place(self) -> None:
-        if not self.views:
-            return
-        # Never taller than the pictures can use at this width: spare height goes below, not in between.
-        self.setMaximumHeight(max(self.heightForWidth(self.width()), self.minimumSizeHint().height()))
-        column = self.column_width(self.width())
-        caption_h = self.caption_height(column)
-        aspect = self._aspect()
-        picture_h = max(min(self.height() - caption_h - _CAPTION_GAP, round(column * aspect)), 1)
-        for i, (view, caption) in enumerate(zip(self.views, self.captions)):
-            x = i * (column + _PICTURE_GAP)
-            view.setGeometry(x, 0, column, picture_h)
-            caption.setGeometry(x, picture_h + _CAPTION_GAP, column, caption_h)
-
-
-def format_weight(value: float) -> str:
-    """One kernel number as shown in the panel: 2 decimals (the editor and tooltip have more)."""
-    return f"{float(value):.2f}"
-
-
-def muted_colour(widget: QWidget) -> QColor:
-    """Window text halfway to the window background: for notes and zero weights."""
-    pal = widget.palette()
-    a, b = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
-    return QColor(*[round((x + y) / 2) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3])])
-
-
-def _tint(value: float, scale: float, base: QColor) -> str:
-    """Background colour for a weight: blue for positive, red for negative, stronger when larger."""
-    if scale <= 0 or value == 0:
-        return base.name()
-    t = min(abs(float(value)) / scale, 1.0) * 0.55
-    c = _POS if value > 0 else _NEG
-    mix = [round(b + (a - b) * t) for a, b in zip(c.getRgb()[:3], base.getRgb()[:3])]
-    return QColor(*mix).name()
-
-
-def kernel_block_html(weight: np.ndarray, bias: float, out: int, scale: float, base: QColor,
-                      muted: QColor, header: bool = False, chars: int = 5) -> str:
-    """HTML for output channel ``out`` on one line: its 3×3 matrices for in R, G, B, then its bias.
-
-    ``header`` adds a first row naming the columns (for the first block only); every
-    number is padded to ``chars`` characters so the blocks' columns line up.
-    """
-    gap = "<td width='7'></td>"
-
-    def number(v: float) -> str:
-        text = format_weight(v)
-        text = "&nbsp;" * max(chars - len(text), 0) + text
-        return text if v != 0 else f"<span style='color:{muted.name()}'>{text}</span>"
-
-    rows = []
-    if header:
-        cells = ["<td></td>", gap]
-        for i in range(3):
-            cells.append(f"<td colspan='3' align='center'>in {CHANNELS[i]}</td>")
-            cells.append(gap)
-        cells.append("<td align='center'>bias</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    for r in range(3):
-        cells = []
-        if r == 0:
-            cells += [f"<td rowspan='3' valign='middle' align='center'><b>out {out}</b><br>({CHANNELS[out]})</td>",
-                      "<td rowspan='3' width='7'></td>"]
-        for i in range(3):
-            for c in range(3):
-                v = float(weight[i, r, c])
-                cells.append(f"<td align='right' bgcolor='{_tint(v, scale, base)}'>{number(v)}</td>")
-            cells.append(gap)
-        if r == 0:
-            cells.append(f"<td rowspan='3' valign='middle' align='right' bgcolor='{_tint(bias, scale, base)}'>"
-                         f"{number(bias)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table cellspacing='0' cellpadding='1'>{''.join(rows)}</table>"
-
-
-def kernel_block_tooltip(weight: np.ndarray, bias: float, out: int) -> str:
-    """The exact numbers of output channel ``out`` (4 decimals), for the hover tooltip."""
-    lines = [f"out {out} ({CHANNELS[out]}): weight[{out}, in, row, col], bias = {float(bias):.4f}"]
-    for r in range(3):
-        lines.append("   ".join(" ".join(f"{float(weight[i, r, c]):8.4f}" for c in range(3)) for i in range(3)))
-    return "<pre>" + "\n".join(lines) + "</pre>"
+# The longest captions expected: their room is kept whatever the numbers, so pictures never jump.
+CAPTION_TEMPLATES = [channel_caption(0, -88.888, -88.888), "<b>Output (RGB)</b><br>clip(out·255)",
+                     "<b>Input</b><br>8888×8888"]
 
 
 class _SideOrBelow(QWidget):
@@ -341,6 +154,7 @@ class DemoConvPanel(QWidget):
         self.input_view, self.output_view = self.views[0], self.views[1]
         self.channel_views = self.views[2:]
         self.pictures = PictureStrip(self.views, self.captions)
+        self.pictures.set_caption_templates(CAPTION_TEMPLATES)
         self.note_label = QLabel()
         self.note_label.setFont(small)
         self.note_label.setStyleSheet(f"color: {muted};")
@@ -359,9 +173,7 @@ class DemoConvPanel(QWidget):
         # The kernel as numbers: one line per output channel (in R, G, B blocks, then the bias).
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(max(self.font().pointSizeF() - 1, 7))
-        self.kernel_title = QLabel("<b>Kernel</b> weight[out, in, 3, 3] + bias "
-                                   "(<span style='color:#2563eb'>blue</span> positive, "
-                                   "<span style='color:#dc2626'>red</span> negative)")
+        self.kernel_title = QLabel(KERNEL_CAPTION)
         self.kernel_title.setFont(small)
         self.kernel_view = QWidget()
         kernel_box = QVBoxLayout(self.kernel_view)
@@ -449,7 +261,7 @@ class DemoConvPanel(QWidget):
         if left < self._pictures_min_width():
             return False
         column = strip.column_width(left)
-        beside = min(column * aspect, height - self._column_height(left) - strip.caption_height(column) - _CAPTION_GAP)
+        beside = min(column * aspect, height - self._column_height(left) - strip.caption_height(column) - CAPTION_GAP)
         below_height = self._column_height(width) + strip.heightForWidth(width) + self._body.spacing() + kernel.height()
         below = strip.column_width(width) * aspect
         return not (below_height <= height and below > 1.2 * beside)
@@ -492,7 +304,7 @@ class DemoConvPanel(QWidget):
             ch = channels[c]
             lo, hi = float(ch.min()), float(ch.max())
             self.channel_views[c].set_source(QPixmap.fromImage(rgb_to_qimage(colorize(ch, lo, hi, DEFAULT_COLORMAP))))
-            self.captions[2 + c].setText(f"<b>Channel {c}</b> ({CHANNELS[c]})<br>min&nbsp;{lo:.3f} · max&nbsp;{hi:.3f}")
+            self.captions[2 + c].setText(channel_caption(c, lo, hi))
         self.pictures.refresh()
 
         self._weight, self._bias = weight.copy(), bias.copy()
@@ -508,7 +320,7 @@ class DemoConvPanel(QWidget):
         scale = float(max(np.abs(weight).max(), np.abs(bias).max(), 1e-12))
         base = self.palette().color(QPalette.ColorRole.Window)
         muted = muted_colour(self)
-        chars = max(len(format_weight(v)) for v in (*weight.ravel(), *bias))
+        chars = number_chars(weight, bias)
         for o, label in enumerate(self.kernel_labels):
             label.setText(kernel_block_html(weight[o], float(bias[o]), o, scale, base, muted, o == 0, chars))
             label.setToolTip(kernel_block_tooltip(weight[o], float(bias[o]), o))

@@ -1,12 +1,14 @@
 """A dialog to type the 3×3×3×3 kernel and 3 biases of the demo convolution by hand.
 
 Students learn most by changing one number and watching the picture change;
-this dialog gives them every weight of ``nn.Conv2d(3, 3, 3)`` as a spin box.
+this dialog gives them every weight of ``nn.Conv2d(3, 3, 3)`` as a spin box,
+tinted like the panel's kernel table: red = positive, blue = negative.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-CHANNELS = ("R", "G", "B")
+from widgets.kernel_table import CHANNELS, NEGATIVE, POSITIVE, tint
+
 LIMIT = 100.0
 DECIMALS = 3
 
@@ -50,10 +53,13 @@ class KernelEditorDialog(QDialog):
         self._initial = (w.copy(), b.copy())
         self._spins = np.empty((3, 3, 3, 3), dtype=object)  # [out, in, row, col] → spin box
         self._bias_spins: list[QDoubleSpinBox] = []
+        self._bulk = False
 
         intro = QLabel(
             "Output channel <i>o</i> = Σ over R, G, B of (3×3 window · its grid) + bias<sub><i>o</i></sub>. "
-            "Values apply to pixels scaled to 0..1."
+            "Values apply to pixels scaled to 0..1. "
+            f"<span style='color:{POSITIVE.name()}'>Red</span> = positive, "
+            f"<span style='color:{NEGATIVE.name()}'>blue</span> = negative."
         )
         intro.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -94,6 +100,27 @@ class KernelEditorDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+        for spin in self._all_spins():
+            spin.valueChanged.connect(self._retint)
+        self._retint()
+
+    def _all_spins(self) -> list[QDoubleSpinBox]:
+        return [*self._spins.ravel(), *self._bias_spins]
+
+    def _retint(self, _value=None) -> None:
+        """Tint every box by its sign and size, relative to the largest number (as the panel does)."""
+        if self._bulk:
+            return
+        spins = self._all_spins()
+        scale = max((abs(s.value()) for s in spins), default=0.0)
+        base = self.palette().color(QPalette.ColorRole.Base)
+        for spin in spins:
+            spin.setStyleSheet(f"QDoubleSpinBox {{ background: {tint(spin.value(), scale, base).name()}; }}")
+
+    def tint_of(self, spin: QDoubleSpinBox) -> str:
+        """The background colour a box is tinted with (for tests)."""
+        sheet = spin.styleSheet()
+        return sheet.split("background:", 1)[1].split(";", 1)[0].strip() if "background:" in sheet else ""
 
     def spin(self, out: int, inp: int, row: int, col: int) -> QDoubleSpinBox:
         """The spin box of weight[out, inp, row, col]."""
@@ -106,10 +133,15 @@ class KernelEditorDialog(QDialog):
     def set_kernel(self, weight, bias) -> None:
         """Fill every spin box from ``weight`` (3,3,3,3) and ``bias`` (3,)."""
         w, b = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
-        for idx in np.ndindex(3, 3, 3, 3):
-            self._spins[idx].setValue(float(w[idx]))
-        for o in range(3):
-            self._bias_spins[o].setValue(float(b[o]))
+        self._bulk = True  # one re-tint at the end, not one per box
+        try:
+            for idx in np.ndindex(3, 3, 3, 3):
+                self._spins[idx].setValue(float(w[idx]))
+            for o in range(3):
+                self._bias_spins[o].setValue(float(b[o]))
+        finally:
+            self._bulk = False
+        self._retint()
 
     def weight(self) -> np.ndarray:
         """The edited kernel, float32 (3, 3, 3, 3) [out, in, kh, kw]."""

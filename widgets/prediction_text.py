@@ -11,15 +11,15 @@ import math
 MINUS = "\u2212"  # a real minus sign: as wide as a digit, so columns of logits line up
 
 
-def format_signed(value: float, decimals: int = 2) -> str:
-    """``value`` with ``decimals`` decimals and a real minus sign; never a negative zero."""
+def format_signed(value: float, decimals: int = 2, minus: str = MINUS) -> str:
+    """``value`` with ``decimals`` decimals and a real minus sign (or ``minus``); never a negative zero."""
     v = float(value)
     if not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("∞" if v > 0 else MINUS + "∞")
+        return "nan" if math.isnan(v) else ("∞" if v > 0 else minus + "∞")
     text = f"{v:.{decimals}f}"
     if text.startswith("-"):
         # "-0.00": the value rounds to zero, so it is printed as zero, without a sign.
-        text = text[1:] if float(text) == 0 else MINUS + text[1:]
+        text = text[1:] if float(text) == 0 else minus + text[1:]
     return text
 
 
