@@ -144,3 +144,37 @@ def test_demo_panel_channels_are_what_pyqtgraph_draws(qtbot):
     for c in range(3):
         got = qimage_to_rgb(panel.channel_views[c].source_pixmap().toImage())
         np.testing.assert_array_equal(got, imageitem_rgb(chans[c], float(chans[c].min()), float(chans[c].max())))
+
+
+# ----------------------------------------------------------------------------- names and the sign convention
+
+
+def test_people_see_labels_and_settings_keep_the_keys():
+    from widgets.colormaps import COLORMAP_NAMES, check_colormap, colormap_label
+
+    labels = [colormap_label(k) for k in COLORMAP_NAMES]
+    assert not any("CET" in text for text in labels)
+    assert colormap_label("viridis") == "viridis (sequential)"
+    assert colormap_label("CET-D1") == "blue–red (diverging)"
+    # a saved key, the label or the short name all mean the same map; the key is what is returned
+    for name in ("CET-D1", "blue–red (diverging)", "Blue-Red", "blue–red"):
+        assert check_colormap(name) == "CET-D1"
+    assert check_colormap("CET-L1") == "CET-L1" and check_colormap("grey") == "CET-L1"
+    with pytest.raises(ValueError, match="unknown colormap"):
+        check_colormap("jet")
+
+
+def test_diverging_levels_are_centred_on_zero_and_red_is_positive(qapp):
+    from widgets.colormaps import display_levels
+
+    assert display_levels("viridis", -0.5, 3.0) == (-0.5, 3.0)
+    assert display_levels("CET-D1", -0.5, 3.0) == (-3.0, 3.0)
+    assert display_levels("CET-D1", 0.0, 0.0) == (-1.0, 1.0)        # all zero: zero is still the middle
+    lo, hi = display_levels("CET-D1", np.array([-1.0, 0.0]), np.array([0.5, 2.0]))
+    np.testing.assert_array_equal(lo, [-1.0, -2.0])
+    np.testing.assert_array_equal(hi, [1.0, 2.0])
+    # What pyqtgraph draws with those levels: positive red, negative blue, zero near white.
+    rgb = imageitem_rgb(np.array([[-2.0, 0.0, 2.0]], np.float32), -2.0, 2.0, "CET-D1").astype(int)[0]
+    neg, zero, pos = rgb
+    assert neg[2] > neg[0] + 100 and pos[0] > pos[2] + 100
+    assert zero.min() > 200 and abs(zero[0] - zero[2]) < 20
