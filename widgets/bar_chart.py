@@ -2,7 +2,9 @@
 
 Linear layers have no spatial map to tile, so ChannelGrid shows this chart instead
 of its mosaic. For the last layer the caller passes the class names, and the
-largest bars are labelled with them so the prediction is readable at a glance.
+largest bars are labelled with them so the prediction is readable at a glance; its
+values are logits, and the value axis says so. The value range always holds 0 and
+every bar of either sign; a chart of a few units has a tick per unit.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ TOP_COLOUR = (255, 159, 26)
 LABEL_COLOUR = (225, 225, 225)
 TOP_COUNT = 10
 MAX_LABEL_CHARS = 22
+FEW_UNITS = 20      # up to this many units: a tick per unit and gaps between the bars
 
 
 class BarChart(QWidget):
@@ -27,12 +30,14 @@ class BarChart(QWidget):
         self._labels: list[str] | None = None
         self._labelled: list[tuple[int, str]] = []
         self._texts: list[pg.TextItem] = []
+        self._value_label = "activation"
 
         self._plot = pg.PlotWidget()
         self._plot.setMenuEnabled(False)
         self._plot.hideButtons()
         self._plot.setLabel("bottom", "unit index")
         self._plot.setLabel("left", "activation")
+        self._plot.getAxis("left").enableAutoSIPrefix(False)   # "(x0.001)" next to a logit misleads
         self._plot.showGrid(y=True, alpha=0.25)
         # One BarGraphItem, no outlines: it caches the bars in a QPicture, ~5× cheaper to paint
         # 4096 units than a filled step curve (which pyqtgraph splits into many small fills).
@@ -58,8 +63,12 @@ class BarChart(QWidget):
         self._plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # ------------------------------------------------------------------ public API
-    def set_values(self, values: np.ndarray, labels: list[str] | None = None, top: int = TOP_COUNT) -> None:
-        """Show ``values`` (1-D); with ``labels`` (one per unit) name the ``top`` largest bars."""
+    def set_values(self, values: np.ndarray, labels: list[str] | None = None, top: int = TOP_COUNT,
+                   value_label: str | None = None) -> None:
+        """Show ``values`` (1-D); with ``labels`` (one per unit) name the ``top`` largest bars.
+
+        ``value_label`` names the value axis; by default "logit" with labels (the class
+        layer, whose outputs go into the softmax), else "activation"."""
         values = np.asarray(values, dtype=np.float32)
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"bar chart needs a non-empty 1-D array, got shape {values.shape}")
@@ -69,22 +78,43 @@ class BarChart(QWidget):
             raise ValueError("bar chart values contain NaN or infinity")
         self._values = values
         self._labels = list(labels) if labels is not None else None
+        self._value_label = value_label or ("logit" if labels is not None else "activation")
+        self._plot.setLabel("left", self._value_label)
+        self._plot.setLabel("bottom", "class index" if labels is not None else "unit index")
         n = values.size
-        self._bars.setOpts(x=np.arange(n, dtype=np.float32), height=values, width=1.0)
+        few = n <= FEW_UNITS
+        width = 0.8 if few else 1.0
+        self._bars.setOpts(x=np.arange(n, dtype=np.float32), height=values, width=width)
 
         k = min(top, n)
         order = np.argsort(-values, kind="stable")[:k]
-        self._top.setOpts(x=order.astype(np.float32), height=values[order], width=0.9)
+        # Highlight the top bars; when every bar is "top" (a 2-class model) only the winner.
+        lit = order if n > top else order[:1]
+        self._top.setOpts(x=lit.astype(np.float32), height=values[lit], width=width if few else 0.9)
         self._top.setVisible(k > 0)
         self._set_texts(order)
+        bottom = self._plot.getAxis("bottom")
+        bottom.setTicks([[(i, str(i)) for i in range(n)]] if few else None)
 
+        self._plot.setXRange(-0.5, n - 0.5, padding=0.01)
+        self._plot.setYRange(*self.value_range(), padding=0)
+        self._layout_labels()
+        top_name = f" ({self._labels[int(order[0])]})" if self._labels is not None else ""
+        self._readout.setText(f"{n} units · max {self._value_label} {values.max():.4g} "
+                              f"at unit {int(order[0])}{top_name}")
+
+    def value_range(self) -> tuple[float, float]:
+        """The value axis range to start from: 0 and every bar inside, with a margin on both
+        signs (and head-room above the tallest bar for its label)."""
+        values = self._values
         lo, hi = min(0.0, float(values.min())), max(0.0, float(values.max()))
         span = hi - lo or 1.0
-        self._plot.setXRange(-0.5, n - 0.5, padding=0.01)
-        # Head-room above the tallest bar for its label.
-        self._plot.setYRange(lo - 0.02 * span, hi + (0.12 if self._labels else 0.05) * span, padding=0)
-        self._layout_labels()
-        self._readout.setText(f"{n} units · max {values.max():.4g} at unit {int(order[0])}")
+        return (lo - (0.08 * span if lo < 0 else 0.02 * span),
+                hi + (0.12 if self._labels else 0.05) * span)
+
+    def value_label(self) -> str:
+        """What the value axis says ("logit", "activation")."""
+        return self._value_label
 
     def clear(self) -> None:
         """Remove the bars and labels."""
