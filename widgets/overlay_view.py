@@ -1,9 +1,12 @@
 """One channel as a heatmap over the photo, or alone at its native resolution.
 
 The grid says *which* channel fires; this view says *where* on the photo. The
-channel is upsampled bilinearly in numpy (capped at ~512 px) and drawn over the
+channel is upsampled bilinearly (widgets.upsample, capped at ~512 px) and drawn over the
 network's input crop, at a user-chosen opacity. Zoom and pan survive channel
-switches; hovering reads out the raw activation under the cursor.
+switches; hovering reads out the raw activation under the cursor, and the readout
+follows the channel on show (a new photo clears the heatmap and the readout, so
+nothing from the last image sits over the next one). A colour bar under the picture
+gives the range the colours stand for.
 """
 from __future__ import annotations
 
@@ -11,44 +14,22 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, check_colormap, colorize, lut
+from widgets.color_bar import ColorBar
+from widgets.colormaps import DEFAULT_COLORMAP, check_colormap, colorize, display_levels, is_diverging, lut
+from widgets.compact import ElidedLabel
+from widgets.numbers import fmt_sig
 from widgets.qimage import rgb_to_qimage
+from widgets.upsample import bilinear_resize, upsample_size
+from widgets.view_controls import colormap_combo
 
-MAX_UPSAMPLE = 512     # long side of the upsampled heatmap, px
 DEFAULT_ALPHA = 0.6
 NATIVE_EXPORT_SIZE = 256   # native export is scaled up by an integer factor to about this size
 HINT = "Hover the picture to read activations."
-
-
-def _bilinear_coords(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Source indices i0, i1 and weight of i1 for each output pixel (pixel centres aligned, edges clamped)."""
-    s = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
-    np.clip(s, 0, n_in - 1, out=s)
-    i0 = np.floor(s).astype(np.intp)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    return i0, i1, (s - i0).astype(np.float32)
-
-
-def bilinear_resize(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """Resize a 2-D float array to (out_h, out_w) float32 with bilinear interpolation.
-
-    Same convention as Pillow's BILINEAR when enlarging (half-pixel centres, clamped edges)."""
-    a = np.asarray(a, dtype=np.float32)
-    y0, y1, wy = _bilinear_coords(a.shape[0], out_h)
-    x0, x1, wx = _bilinear_coords(a.shape[1], out_w)
-    rows = a[y0] * (1 - wy)[:, None] + a[y1] * wy[:, None]
-    return np.ascontiguousarray(rows[:, x0] * (1 - wx) + rows[:, x1] * wx, dtype=np.float32)
-
-
-def upsample_size(fmap_shape: tuple[int, int], rect_w: float, rect_h: float) -> tuple[int, int]:
-    """(h, w) to upsample a channel to: the rect's pixel size, long side ≤ MAX_UPSAMPLE, never below native."""
-    h, w = fmap_shape
-    scale = min(1.0, MAX_UPSAMPLE / max(rect_w, rect_h))
-    return max(h, round(rect_h * scale)), max(w, round(rect_w * scale))
+NO_CHANNEL = "No channel selected"
 
 
 class OverlayView(QWidget):
@@ -65,7 +46,10 @@ class OverlayView(QWidget):
         self._up: np.ndarray | None = None
         self._rect = (0.0, 0.0, 1.0, 1.0)
         self._label = ""
-        self._levels = (0.0, 1.0)
+        self._data_levels = (0.0, 1.0)   # the range asked for (or the channel's own)
+        self._levels = (0.0, 1.0)        # the range coloured over (centred on 0 for a diverging map)
+        self._scale_note = "per channel"
+        self._cursor: tuple[float, float] | None = None   # view coords of the mouse while it is over the picture
         self._alpha = DEFAULT_ALPHA
         self._cmap = DEFAULT_COLORMAP
         self._native = False
@@ -85,40 +69,42 @@ class OverlayView(QWidget):
         self._vb.addItem(self._photo_item)
         self._vb.addItem(self._heat_item)
         self._gl.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._gl.viewport().installEventFilter(self)
 
         self._slider = QSlider(Qt.Orientation.Horizontal)
         self._slider.setRange(0, 100)
         self._slider.setValue(round(self._alpha * 100))
-        self._slider.setMinimumWidth(90)
+        self._slider.setMinimumWidth(50)
         self._slider.setToolTip("Heatmap opacity")
         self._slider.valueChanged.connect(self._on_slider)
-        self._combo = QComboBox()
-        self._combo.addItems(COLORMAP_NAMES)
-        self._combo.setCurrentText(self._cmap)
-        self._combo.currentTextChanged.connect(self.set_colormap)
+        self._combo = colormap_combo(self._cmap, "the heatmap")
+        self._combo.dataChosen.connect(self.set_colormap)
         self._native_box = QCheckBox("Native")
         self._native_box.setToolTip("Show the feature map alone, one square per activation, without the photo")
         self._native_box.toggled.connect(self.set_native)
 
         # Which channel is shown, in a row level with the grid's caption.
-        self._title = QLabel("No channel selected")
+        self._title = ElidedLabel(NO_CHANNEL)
         font = self._title.font()
         font.setBold(True)
         self._title.setFont(font)
         self._title.setContentsMargins(4, 2, 4, 0)
-        self._title.setMinimumWidth(10)
 
         controls = QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 2)
-        controls.setSpacing(6)
+        controls.setSpacing(4)
         controls.addWidget(QLabel("Opacity"))
         controls.addWidget(self._slider, 1)
-        controls.addWidget(QLabel("Colormap"))
+        controls.addSpacing(4)
         controls.addWidget(self._combo)
+        controls.addSpacing(4)
         controls.addWidget(self._native_box)
 
-        self._readout = QLabel(HINT)
-        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._colorbar = ColorBar()
+        self._colorbar.set_colormap(self._cmap)
+        # Value first, so a narrow window cuts the label, not the number; its width never
+        # follows the text (a long readout made the whole window grow).
+        self._readout = ElidedLabel(HINT)
         self._readout.setContentsMargins(4, 0, 4, 2)
 
         layout = QVBoxLayout(self)
@@ -127,14 +113,18 @@ class OverlayView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(controls)
         layout.addWidget(self._gl, 1)
+        layout.addWidget(self._colorbar)
         layout.addWidget(self._readout)
 
     # ------------------------------------------------------------------ content
     def set_photo(self, rgb: np.ndarray) -> None:
-        """Show the photo (uint8 (H, W, 3)); fits the view to it."""
+        """Show the photo (uint8 (H, W, 3)); fits the view to it. The heatmap and the readout
+        belong to the previous photo, so both are cleared until set_channel brings the new one."""
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or min(rgb.shape[:2]) == 0:
             raise ValueError(f"photo must be a uint8 (H, W, 3) array, got {rgb.dtype} {rgb.shape}")
+        self._cursor = None
+        self.clear_channel()
         self._photo = np.ascontiguousarray(rgb)
         self._photo_item.setImage(self._photo, levels=(0, 255), autoLevels=False)
         self._photo_item.setVisible(not self._native)
@@ -142,8 +132,11 @@ class OverlayView(QWidget):
             self._fit()
 
     def set_channel(self, fmap: np.ndarray, rect: tuple[float, float, float, float], label: str,
-                    levels: tuple[float, float] | None = None) -> None:
-        """Show channel ``fmap`` (h, w) as a heatmap over the photo rectangle ``rect`` = (x, y, w, h)."""
+                    levels: tuple[float, float] | None = None, scale_note: str | None = None) -> None:
+        """Show channel ``fmap`` (h, w) as a heatmap over the photo rectangle ``rect`` = (x, y, w, h).
+
+        Colours span ``levels`` (default: the channel's own min..max); ``scale_note`` says what
+        that range is on the colour bar (default "per channel", or "fixed range" with levels)."""
         fmap = np.asarray(fmap)
         if fmap.ndim != 2 or min(fmap.shape) == 0:
             raise ValueError(f"channel must be a non-empty 2-D array, got shape {fmap.shape}")
@@ -157,22 +150,36 @@ class OverlayView(QWidget):
         lo, hi = (float(fmap.min()), float(fmap.max())) if levels is None else (float(levels[0]), float(levels[1]))
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{label}: channel or levels contain NaN or infinity")
+        self._fmap, self._rect, self._label = fmap, (rx, ry, rw, rh), str(label)
+        self._data_levels = (lo, hi)
+        self._scale_note = scale_note or ("per channel" if levels is None else "fixed range")
+        self._title.setText(self._label)
+        self._up = None
+        self._apply_levels()
+        self._refresh_readout()
+
+    def _apply_levels(self) -> None:
+        """Colour range from the asked-for levels and the colormap; the heatmap and the bar follow."""
+        lo, hi = display_levels(self._cmap, *self._data_levels)
         if hi <= lo:
             hi = lo + 1.0      # flat channel: the bottom colour, as to_indices gives it
-        self._fmap, self._rect, self._label, self._levels = fmap, (rx, ry, rw, rh), str(label), (lo, hi)
-        self._title.setText(self._label)
-        self._title.setToolTip(self._label)
-        self._up = None
+        self._levels = (lo, hi)
+        note = self._scale_note
+        if is_diverging(self._cmap):   # the range is centred on 0: say what the data spans
+            note = f"data {fmt_sig(self._fmap.min())} … {fmt_sig(self._fmap.max())} ({note})"
+        self._colorbar.set_range(lo, hi, note=note)
         self._show_heat()
 
     def clear_channel(self) -> None:
-        """Remove the heatmap (the photo stays)."""
+        """Remove the heatmap (the photo stays), its colour bar and the readout."""
         self._fmap = None
         self._up = None
         self._native_shape = None
-        self._title.setText("No channel selected")
+        self._title.setText(NO_CHANNEL)
         self._heat_item.clear()
         self._heat_item.setVisible(False)
+        self._colorbar.clear()
+        self._refresh_readout()
 
     def _upsampled(self) -> np.ndarray:
         if self._up is None:
@@ -231,15 +238,20 @@ class OverlayView(QWidget):
         self.set_alpha(value / 100.0)
 
     def set_colormap(self, name: str) -> None:
-        """Colour the heatmap with ``name`` (one of COLORMAP_NAMES); emits colormapChanged on change."""
-        if check_colormap(name) == self._cmap:
+        """Colour the heatmap with ``name`` (a key of COLORMAP_NAMES, or its label); emits
+        colormapChanged with the key on change."""
+        name = check_colormap(name)
+        if name == self._cmap:
             return
         self._cmap = name
         self._heat_item.setLookupTable(lut(name))
-        if self._combo.currentText() != name:
+        self._colorbar.set_colormap(name)
+        if self._combo.currentData() != name:
             self._combo.blockSignals(True)
-            self._combo.setCurrentText(name)
+            self._combo.setCurrentIndex(self._combo.findData(name))
             self._combo.blockSignals(False)
+        if self._fmap is not None:
+            self._apply_levels()   # a diverging map centres the range on 0
         self.colormapChanged.emit(name)
 
     def colormap(self) -> str:
@@ -257,8 +269,10 @@ class OverlayView(QWidget):
         self._native = on
         self._native_shape = None
         self._photo_item.setVisible(not on)
+        self._cursor = None    # the same view coordinates now mean another place
         self._show_heat()
         self._fit()
+        self._refresh_readout()
 
     def native(self) -> bool:
         return self._native
@@ -284,25 +298,44 @@ class OverlayView(QWidget):
         return None if cell is None else float(self._fmap[cell])
 
     def readout_text(self, x: float, y: float) -> str:
-        """The read-out line for view coordinates (x, y)."""
+        """The read-out line for view coordinates (x, y): the value first, then where, then
+        which channel (a narrow window cuts the end of the line, not the number)."""
         where = f"x={x:.1f}, y={y:.1f}"
         if self._fmap is None:
             return where
         cell = self._cell_at(x, y)
         if cell is None:
-            return f"{where} (outside the channel)" if self._native else f"{where} (outside the network's input)"
+            return f"{where}: outside the channel" if self._native else f"{where}: outside the network's input"
         r, c = cell
-        return f"{where} → {self._label} @ ({r}, {c}) = {self._fmap[r, c]:.4g}"
+        return f"value {fmt_sig(self._fmap[r, c], 4)} at ({r}, {c}) · {where} · {self._label}"
+
+    def readout(self) -> str:
+        """The readout line on show."""
+        return self._readout.text()
+
+    def _refresh_readout(self) -> None:
+        """Readout for the channel on show at the last cursor position, or the hint."""
+        if self._cursor is None or (self._photo is None and self._fmap is None):
+            text = HINT
+        else:
+            text = self.readout_text(*self._cursor)
+        if text != self._readout.text():
+            self._readout.setText(text)
+            self.cursorValue.emit(text)
 
     def _on_mouse_moved(self, scene_pos) -> None:
-        if not self._vb.sceneBoundingRect().contains(scene_pos):
-            return
-        if self._photo is None and self._fmap is None:
-            return
-        p = self._vb.mapSceneToView(scene_pos)
-        text = self.readout_text(p.x(), p.y())
-        self._readout.setText(text)
-        self.cursorValue.emit(text)
+        if self._vb.sceneBoundingRect().contains(scene_pos):
+            p = self._vb.mapSceneToView(scene_pos)
+            self._cursor = (p.x(), p.y())
+        else:
+            self._cursor = None
+        self._refresh_readout()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self._gl.viewport() and event.type() == QEvent.Type.Leave:
+            self._cursor = None
+            self._refresh_readout()
+        return super().eventFilter(obj, event)
 
     # ------------------------------------------------------------------ export
     def overlay_image(self) -> QImage:
@@ -343,3 +376,9 @@ class OverlayView(QWidget):
 
     def readout_label(self) -> QLabel:
         return self._readout
+
+    def colorbar(self) -> ColorBar:
+        return self._colorbar
+
+    def title(self) -> str:
+        return self._title.text()
