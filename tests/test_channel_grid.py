@@ -205,7 +205,7 @@ def test_colormap_change_swaps_colours(grid, qtbot):
     acts = random_layer()
     grid.set_layer("conv1_1", acts, *stats(acts))
     with qtbot.waitSignal(grid.colormapChanged) as sig:
-        grid._cmap_combo.setCurrentText("inferno")
+        grid._cmap_combo.setCurrentIndex(grid._cmap_combo.findData("inferno"))
     assert sig.args == ["inferno"] and grid.colormap() == "inferno"
     rgb = qimage_to_rgb(grid.grid_image())
     t = tile_pixels(grid, rgb, 2)

@@ -4,49 +4,28 @@ A VGG layer has up to 512 feature maps; hundreds of QLabel widgets would be far
 too slow. So the work is split three ways: widgets.mosaic makes the thumbnails of
 colormap indices and composes them (numpy only, any thread), widgets.grid_canvas
 paints the index mosaic, and this widget owns the layer data and its caches, the
-controls (colormap, scale, sort) and the selection. A colormap change is a LUT
-swap, a resize only re-lays out the cached thumbnails.
+controls (colormap, scale, sort), the colour bar and the selection. A colormap change
+is a LUT swap (a switch to or from a diverging map re-colours: its range is centred on
+0), a resize only re-lays out the cached thumbnails.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QStyle,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QStyle, QVBoxLayout, QWidget
 
 from widgets import mosaic
 from widgets.bar_chart import BarChart
-from widgets.colormaps import COLORMAP_NAMES, DEFAULT_COLORMAP, check_colormap
-from widgets.grid_canvas import BACKGROUND, ElidedLabel, MosaicCanvas
+from widgets.color_bar import ColorBar
+from widgets.colormaps import DEFAULT_COLORMAP, check_colormap, is_diverging
+from widgets.compact import CompactCombo, ElidedLabel
+from widgets.grid_canvas import BACKGROUND, MosaicCanvas
 from widgets.mosaic import LABEL_H, MARGIN, PAD
+from widgets.numbers import fmt_percent, fmt_sig
+from widgets.view_controls import NORMALIZATIONS, SORTS, colormap_combo, control_row, scale_combo, sort_combo
 
-NORMALIZATIONS = {"channel": "per channel", "layer": "shared across layer"}
-SORTS = {"index": "index", "mean": "mean ↓", "max": "max ↓", "active": "active ↓"}
 EMPTY_HINT = "Select a layer to see what each of its channels responds to."
-
-
-class _Layer:
-    """One layer's data plus its thumbnail caches."""
-
-    def __init__(self, name, acts, means, maxs, fracs):
-        self.name, self.acts, self.means, self.maxs, self.fracs = name, acts, means, maxs, fracs
-        self.lo, self.hi = mosaic.channel_levels(acts)
-        self._small: dict[tuple[int, int], np.ndarray] = {}   # (th, tw) → box-shrunk float32
-        self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm) → (C, th, tw) uint8 indices
-
-    def thumbnails(self, th: int, tw: int, norm: str) -> np.ndarray:
-        """Colormap-index thumbnails (C, th, tw); the shrink is shared by both normalisations."""
-        key = (th, tw, norm)
-        if key not in self._thumbs:
-            if (th, tw) not in self._small:
-                self._small[(th, tw)] = mosaic.shrink_stack(self.acts, th, tw)
-            if norm == "layer":
-                lo, hi = self.lo.min(), self.hi.max()
-            else:
-                lo, hi = self.lo, self.hi
-            self._thumbs[key] = mosaic.index_thumbnails(self._small[(th, tw)], lo, hi, th, tw)
-        return self._thumbs[key]
 
 
 # ---------------------------------------------------------------------- the widget
@@ -60,8 +39,8 @@ class ChannelGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layer: _Layer | None = None
-        self._layer_cache: list[_Layer] = []   # recently shown layers with their thumbnails, newest first
+        self._layer: mosaic.LayerTiles | None = None
+        self._layer_cache: list[mosaic.LayerTiles] = []   # recently shown layers with their thumbnails, newest first
         self._vector_name: str | None = None
         self._cmap = DEFAULT_COLORMAP
         self._norm = "channel"
@@ -79,34 +58,17 @@ class ChannelGrid(QWidget):
         font.setBold(True)
         self._caption.setFont(font)
 
-        self._cmap_combo = QComboBox()
-        self._cmap_combo.addItems(COLORMAP_NAMES)
-        self._cmap_combo.setCurrentText(self._cmap)
-        self._cmap_combo.setToolTip("Colormap of the tiles")
-        self._norm_combo = QComboBox()
-        for key, text in NORMALIZATIONS.items():
-            self._norm_combo.addItem(text, key)
-        self._norm_combo.setToolTip("per channel: each tile spans its own min..max\n"
-                                    "shared across layer: one min..max for all tiles, so strengths compare")
-        self._norm_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self._norm_combo.setMinimumContentsLength(len("per channel"))   # the popup still shows full names
-        self._sort_combo = QComboBox()
-        for key, text in SORTS.items():
-            self._sort_combo.addItem(text, key)
-        self._sort_combo.setToolTip("Tile order; 'active' = fraction of positions > 0")
-        self._cmap_combo.currentTextChanged.connect(self.set_colormap)
-        self._norm_combo.currentIndexChanged.connect(self._on_norm_combo)
-        self._sort_combo.currentIndexChanged.connect(self._on_sort_combo)
-
+        self._cmap_combo = colormap_combo(self._cmap, "the tiles")
+        self._norm_combo = scale_combo()
+        self._sort_combo = sort_combo()
+        self._cmap_combo.dataChosen.connect(self.set_colormap)
+        self._norm_combo.dataChosen.connect(self.set_normalization)
+        self._sort_combo.dataChosen.connect(self.set_sort)
         # The caption gets a row of its own: squeezed beside the combos it was unreadable.
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 0, 4, 2)
-        bar.setSpacing(6)
-        for text, combo in (("Colormap", self._cmap_combo), ("Scale", self._norm_combo), ("Sort", self._sort_combo)):
-            bar.addWidget(QLabel(text))
-            bar.addWidget(combo)
-        bar.addStretch(1)
+        bar = control_row(("Colours", self._cmap_combo), ("Scale", self._norm_combo), ("Sort", self._sort_combo))
         self._caption.setContentsMargins(4, 2, 4, 0)
+        self._colorbar = ColorBar()
+        self._colorbar.set_colormap(self._cmap)
 
         self._hint = QLabel(EMPTY_HINT)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -134,6 +96,7 @@ class ChannelGrid(QWidget):
         layout.addWidget(self._caption)
         layout.addLayout(bar)
         layout.addWidget(self._stack, 1)
+        layout.addWidget(self._colorbar)
 
     # ------------------------------------------------------------------ data in
     def set_layer(self, name: str, acts: np.ndarray, means: np.ndarray, maxs: np.ndarray, fracs: np.ndarray,
@@ -164,12 +127,14 @@ class ChannelGrid(QWidget):
         self._set_controls_enabled(True)
         self._layout_key = None
         self._stack.setCurrentWidget(self._scroll)
+        self._colorbar.setVisible(True)
         self._relayout()
         self._ensure_visible()
+        self._update_colorbar()
 
     RECENT_LAYERS = 6
 
-    def _recent_layer(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> "_Layer":
+    def _recent_layer(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> mosaic.LayerTiles:
         """The layer with its thumbnail caches, reused when the same array comes back
         (switching between layers of one image re-uses the work already done)."""
         cache = self._layer_cache
@@ -179,22 +144,27 @@ class ChannelGrid(QWidget):
                 cache.remove(entry)
                 cache.insert(0, entry)
                 return entry
-        layer = _Layer(name, acts, *stats)
+        layer = mosaic.LayerTiles(name, acts, *stats)
         if not (np.isfinite(layer.lo).all() and np.isfinite(layer.hi).all()):
             raise ValueError(f"{name}: activations contain NaN or infinity")
         cache.insert(0, layer)
         del cache[self.RECENT_LAYERS:]
         return layer
 
-    def set_vector(self, name: str, values: np.ndarray, labels: list[str] | None = None) -> None:
-        """Show a 1-D output (linear layer) as a bar chart; with ``labels`` the top bars are named."""
-        self._bars.set_values(values, labels)
+    def set_vector(self, name: str, values: np.ndarray, labels: list[str] | None = None,
+                   value_label: str | None = None) -> None:
+        """Show a 1-D output (linear layer) as a bar chart; with ``labels`` the top bars are named.
+        ``value_label`` names the value axis (default: "logit" with labels, i.e. the class layer,
+        else "activation")."""
+        self._bars.set_values(values, labels, value_label=value_label)
         self._layer = None
         self._canvas.clear_mosaic()
         self._vector_name = str(name)
         self._caption.setText(f"{name} — {np.asarray(values).size} units")
         self._set_controls_enabled(False)
         self._stack.setCurrentWidget(self._bars)
+        self._colorbar.clear()
+        self._colorbar.setVisible(False)   # bars are not colour-mapped
 
     def show_pending(self, name: str, text: str | None = None) -> None:
         """Empty state while ``name`` is being computed (keeps colormap/sort settings)."""
@@ -218,15 +188,22 @@ class ChannelGrid(QWidget):
         self._layout_key = None
         self._bars.clear()
         self._canvas.clear_mosaic()
+        self._colorbar.clear()
+        self._colorbar.setVisible(True)
 
     # ------------------------------------------------------------------ settings
     def set_colormap(self, name: str) -> None:
-        """Colour tiles with ``name`` (one of COLORMAP_NAMES); emits colormapChanged on change."""
-        if check_colormap(name) == self._cmap:
+        """Colour tiles with ``name`` (a key of COLORMAP_NAMES, or its label); emits colormapChanged
+        with the key on change."""
+        name = check_colormap(name)
+        if name == self._cmap:
             return
         self._cmap = name
         self._canvas.set_colormap(name)
-        self._sync_combo(self._cmap_combo, name, by_text=True)
+        self._colorbar.set_colormap(name)
+        self._sync_combo(self._cmap_combo, name)
+        self._relayout()   # a no-op unless the range changes (to or from a diverging map)
+        self._update_colorbar()
         self.colormapChanged.emit(name)
 
     def colormap(self) -> str:
@@ -241,16 +218,11 @@ class ChannelGrid(QWidget):
         self._norm = mode
         self._sync_combo(self._norm_combo, mode)
         self._relayout()
+        self._update_colorbar()
         self.normalizationChanged.emit(mode)
 
     def normalization(self) -> str:
         return self._norm
-
-    def _on_norm_combo(self, i: int) -> None:
-        self.set_normalization(self._norm_combo.itemData(i))
-
-    def _on_sort_combo(self, i: int) -> None:
-        self.set_sort(self._sort_combo.itemData(i))
 
     def set_sort(self, key: str) -> None:
         """Tile order: "index", or descending "mean" / "max" / "active" (fraction > 0)."""
@@ -268,8 +240,8 @@ class ChannelGrid(QWidget):
         return self._sort
 
     @staticmethod
-    def _sync_combo(combo: QComboBox, value: str, by_text: bool = False) -> None:
-        i = combo.findText(value) if by_text else combo.findData(value)
+    def _sync_combo(combo: CompactCombo, value: str) -> None:
+        i = combo.findData(value)
         if combo.currentIndex() != i:
             combo.blockSignals(True)
             combo.setCurrentIndex(i)
@@ -290,6 +262,7 @@ class ChannelGrid(QWidget):
         self._canvas.selected = int(index)
         self._canvas.update()
         self._ensure_visible()
+        self._update_colorbar()
 
     def selected_channel(self) -> int | None:
         return self._canvas.selected
@@ -306,14 +279,29 @@ class ChannelGrid(QWidget):
     def bar_chart(self) -> BarChart:
         return self._bars
 
+    def colorbar(self) -> ColorBar:
+        return self._colorbar
+
     def canvas(self) -> QWidget:
         """The widget the mosaic is painted on (coordinates of tile_at / tile_rect)."""
         return self._canvas
+
+    def channel_range(self, index: int) -> tuple[float, float, str]:
+        """(lo, hi, note) that channel ``index`` is coloured over in the current scale mode and
+        colormap; the overlay can take them (set_channel(levels=(lo, hi), scale_note=note)) to
+        follow the grid's scale."""
+        return self._layer.channel_range(index, self._norm, self._cmap)
+
+    def _update_colorbar(self) -> None:
+        """The bar shows what the tiles are coloured over (see LayerTiles.colorbar_texts)."""
+        if self._layer is not None:
+            self._colorbar.set_range(*self._layer.colorbar_texts(self._canvas.selected, self._norm, self._cmap))
 
     def _choose(self, ch: int) -> None:
         self._canvas.selected = int(ch)
         self._canvas.update()
         self._ensure_visible()
+        self._update_colorbar()
         self.channelSelected.emit(int(ch))
 
     def _handle_key(self, key: int) -> bool:
@@ -364,15 +352,15 @@ class ChannelGrid(QWidget):
         dpr = float(self._canvas.devicePixelRatioF()) or 1.0
         c, h, w = layer.acts.shape
         g = mosaic.layout(c, h, w, dpr, self._available_width() * dpr)
-        key = (id(layer), self._norm, self._sort, g)
+        key = (id(layer), self._norm, self._sort, g, is_diverging(self._cmap))
         if key == self._layout_key:
             return
 
         stat = None if self._sort == "index" else {"mean": layer.means, "max": layer.maxs,
                                                    "active": layer.fracs}[self._sort]
         order, pos_of = mosaic.display_order(stat, c)
-        image = mosaic.compose(layer.thumbnails(g.th, g.tw, self._norm), order, g)
-        self._canvas.show_mosaic(image, g, order, pos_of, layer.means)
+        image = mosaic.compose(layer.thumbnails(g.th, g.tw, self._norm, self._cmap), order, g)
+        self._canvas.show_mosaic(image, g, order, pos_of, layer.captions(self._sort))
         self._layout_key = key
 
     def columns(self) -> int:
@@ -406,5 +394,5 @@ class ChannelGrid(QWidget):
 
     def _tooltip(self, ch: int) -> str:
         L = self._layer
-        return (f"channel {ch}\nmean {L.means[ch]:.4g} · max {L.maxs[ch]:.4g}\n"
-                f"active {100 * L.fracs[ch]:.0f}% · range {L.lo[ch]:.3g}..{L.hi[ch]:.3g}")
+        return (f"channel {ch}\nmean {fmt_sig(L.means[ch])} · max {fmt_sig(L.maxs[ch])}\n"
+                f"active {fmt_percent(L.fracs[ch])} of positions > 0 · range {fmt_sig(L.lo[ch])} … {fmt_sig(L.hi[ch])}")

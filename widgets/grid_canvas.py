@@ -1,9 +1,11 @@
 """The painted side of the channel grid: one canvas widget that draws an index mosaic.
 
 The canvas holds what is on show (the widgets.mosaic index image, its geometry and
-tile order, the caption values and the selected channel) and colours only the exposed
+tile order, each tile's caption and the selected channel) and colours only the exposed
 part of the mosaic through a packed LUT when it paints. Tile captions and the
-selection frame are drawn with QPainter, so text stays crisp on high-DPI screens. A
+selection frame are drawn with QPainter, so text stays crisp on high-DPI screens; the
+index and the value each get their own end of the caption, in a font small enough that
+the widest pair fits (no "#125μ -0.00793" collisions). A
 colormap change is a LUT swap. Clicks, keys, tooltips and DPR changes go back to its
 owner, the ChannelGrid, which decides what they mean.
 """
@@ -14,8 +16,8 @@ import weakref
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from widgets.colormaps import DEFAULT_COLORMAP, lut
 from widgets.mosaic import BG_INDEX, Geom
@@ -23,6 +25,7 @@ from widgets.mosaic import BG_INDEX, Geom
 BACKGROUND = QColor(32, 33, 36)
 TEXT = QColor(200, 202, 206)
 HIGHLIGHT = QColor(255, 159, 26)
+CAPTION_GAP = 4       # least space between a caption's index and its value, logical px
 
 
 def packed_lut(name: str) -> np.ndarray:
@@ -32,29 +35,6 @@ def packed_lut(name: str) -> np.ndarray:
     packed[:256] = 0xFF000000 | (table[:, 0] << 16) | (table[:, 1] << 8) | table[:, 2]
     packed[BG_INDEX] = BACKGROUND.rgb() & 0xFFFFFFFF
     return packed
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when squeezed instead of being cut off."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setMinimumWidth(80)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.width())
-        p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
-        p.end()
 
 
 class MosaicCanvas(QWidget):
@@ -72,21 +52,53 @@ class MosaicCanvas(QWidget):
         self.g = Geom()
         self.order = np.empty(0, dtype=np.intp)
         self.pos_of = np.empty(0, dtype=np.intp)
-        self.means: np.ndarray | None = None      # caption value per channel
+        self.captions: list[str] | None = None    # caption value text per channel
         self.selected: int | None = None
         self._lut32 = packed_lut(DEFAULT_COLORMAP)
+        self._font_for: tuple | None = None
+        self._caption_font = QFont(self.font())
 
     # ------------------------------------------------------------------ what is shown
     def show_mosaic(self, image: np.ndarray, g: Geom, order: np.ndarray, pos_of: np.ndarray,
-                    means: np.ndarray) -> None:
-        self.image, self.g, self.order, self.pos_of, self.means = image, g, order, pos_of, means
+                    captions: list[str]) -> None:
+        self.image, self.g, self.order, self.pos_of, self.captions = image, g, order, pos_of, captions
+        self._fit_caption_font()
         self.setFixedSize(math.ceil((g.cols * g.cell_w + 2 * g.pad) / g.dpr),
                           math.ceil((g.rows(order.size) * g.cell_h + 2 * g.pad) / g.dpr))
         self.update()
 
     def clear_mosaic(self) -> None:
-        self.image, self.means, self.selected = None, None, None
+        self.image, self.captions, self.selected = None, None, None
         self.setFixedSize(1, 1)
+
+    # ------------------------------------------------------------------ captions
+    def caption(self, ch: int) -> tuple[str, str]:
+        """(index text, value text) under channel ``ch``'s tile."""
+        return f"#{ch}", self.captions[ch]
+
+    def caption_font(self) -> QFont:
+        return QFont(self._caption_font)
+
+    def caption_width(self) -> float:
+        """The logical width a caption may use: its thumbnail box's, so that neighbouring
+        captions keep the cell margins between them."""
+        return self.g.tp / self.g.dpr
+
+    def _fit_caption_font(self) -> None:
+        """The caption font: 80 % of the widget's, smaller if the widest index + value would not fit."""
+        key = (id(self.captions), self.g.cell_w, self.g.dpr)
+        if key == self._font_for or self.captions is None:
+            return
+        font = QFont(self.font())
+        base = max(6.5, font.pointSizeF() * 0.8)
+        font.setPointSizeF(base)
+        fm = QFontMetricsF(font)
+        widest = max((fm.horizontalAdvance(f"#{ch}") + fm.horizontalAdvance(text)
+                      for ch, text in enumerate(self.captions)), default=0.0) + CAPTION_GAP
+        room = self.caption_width()
+        if widest > room:
+            font.setPointSizeF(base * room / widest * 0.98)
+        self._caption_font, self._font_for = font, key
 
     def set_colormap(self, name: str) -> None:
         self._lut32 = packed_lut(name)
@@ -130,11 +142,9 @@ class MosaicCanvas(QWidget):
             img.setDevicePixelRatio(d)
             p.drawImage(QPointF((x0 + pad) / d, (y0 + pad) / d), img)
 
-        # Captions (index left, mean right) and the selection frame, only for exposed rows.
+        # Captions (index left, value right) and the selection frame, only for exposed rows.
         n = self.order.size
-        font = QFont(self.font())
-        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
-        p.setFont(font)
+        p.setFont(self._caption_font)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         row0 = max(0, int((area.top() * d - pad) // g.cell_h))
         row1 = min(math.ceil(n / g.cols), int((area.bottom() * d - pad) // g.cell_h) + 1)
@@ -152,15 +162,19 @@ class MosaicCanvas(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(self.tile_rect(chosen).adjusted(-1.5, -1.5, 1.5, 1.5))
 
-    def _draw_caption(self, p: QPainter, pos: int) -> None:
-        """Index (left) and mean (right) under the thumbnail at display position ``pos``."""
+    def caption_rect(self, ch: int) -> QRectF:
+        """Where channel ``ch``'s caption is drawn, in canvas coordinates."""
         g, d = self.g, self.g.dpr
+        cx, cy = g.cell_origin(int(self.pos_of[ch]))
+        return QRectF((cx + g.m) / d, (cy + g.m + g.tp) / d, self.caption_width(), g.lab / d)
+
+    def _draw_caption(self, p: QPainter, pos: int) -> None:
+        """Index (left) and the sorted-by statistic (right) under the thumbnail at ``pos``."""
         ch = int(self.order[pos])
-        cx, cy = g.cell_origin(pos)
-        rect = QRectF((cx + g.m) / d, (cy + g.m + g.tp) / d, g.tp / d, g.lab / d)
-        p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"#{ch}")
-        p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                   f"μ {_fmt(float(self.means[ch]))}")
+        rect = self.caption_rect(ch)
+        index, value = self.caption(ch)
+        p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, index)
+        p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, value)
 
     def grid_image(self) -> QImage:
         """The whole mosaic with captions (no selection frame) at the mosaic's pixel density;

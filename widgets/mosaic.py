@@ -10,6 +10,8 @@ colormap indices by colormaps.to_indices (the one value → index rule, per-chan
 shared levels), then taken to the exact tile size by nearest sampling; :func:`compose`
 pastes the index tiles, in display order, into one uint16 mosaic whose cells also hold
 room for a caption, with BG_INDEX (256) for background. Sizes here are physical pixels.
+:class:`LayerTiles` keeps one layer's thumbnails per size and colour range, and
+:func:`caption_texts` writes each tile's caption for the statistic the grid is sorted by.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from widgets.colormaps import to_indices
+from widgets.colormaps import display_levels, is_diverging, to_indices
+from widgets.numbers import fmt_percent, fmt_sig
 
 TILE = 80          # thumbnail box, logical px
 MARGIN = 5         # around each thumbnail inside its cell (the selection frame lives there)
@@ -200,3 +203,76 @@ def compose(thumbs: np.ndarray, order: np.ndarray, g: Geom) -> np.ndarray:
         tiles[full, :, :rem] = thumbs[order[full * cols:]].transpose(1, 0, 2)
         tiles[full, :, rem:] = BG_INDEX
     return mosaic.reshape(rows * g.cell_h, cols * g.cell_w)
+
+
+# ---------------------------------------------------------------------- one layer, cached
+class LayerTiles:
+    """One layer's activations and statistics, with its thumbnails cached per tile size and
+    colour range (per channel or shared, centred on 0 for a diverging map)."""
+
+    def __init__(self, name: str, acts: np.ndarray, means, maxs, fracs) -> None:
+        self.name, self.acts, self.means, self.maxs, self.fracs = name, acts, means, maxs, fracs
+        self.lo, self.hi = channel_levels(acts)
+        self._small: dict[tuple[int, int], np.ndarray] = {}   # (th, tw) → box-shrunk float32
+        self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm, diverging) → (C, th, tw) uint8
+        self._captions: dict[str, list[str]] = {}             # sort key → caption per channel
+
+    def levels(self, norm: str, cmap: str):
+        """The colour range of the tiles: per-channel (C,) arrays for "channel", scalars for "layer"."""
+        lo, hi = (float(self.lo.min()), float(self.hi.max())) if norm == "layer" else (self.lo, self.hi)
+        return display_levels(cmap, lo, hi)
+
+    def thumbnails(self, th: int, tw: int, norm: str, cmap: str) -> np.ndarray:
+        """Colormap-index thumbnails (C, th, tw); the shrink is shared by every colour range."""
+        key = (th, tw, norm, is_diverging(cmap))
+        if key not in self._thumbs:
+            if (th, tw) not in self._small:
+                self._small[(th, tw)] = shrink_stack(self.acts, th, tw)
+            self._thumbs[key] = index_thumbnails(self._small[(th, tw)], *self.levels(norm, cmap), th, tw)
+        return self._thumbs[key]
+
+    def channel_range(self, ch: int, norm: str, cmap: str) -> tuple[float, float, str]:
+        """(lo, hi, "per channel" | "shared across layer"): what channel ``ch`` is coloured over."""
+        lo, hi = self.levels(norm, cmap)
+        if norm == "channel":
+            return float(lo[ch]), float(hi[ch]), "per channel"
+        return float(lo), float(hi), "shared across layer"
+
+    def colorbar_texts(self, ch: int | None, norm: str, cmap: str) -> tuple[float, float, str, str, str]:
+        """(lo, hi, low label, high label, note) for the grid's colour bar. Per channel: the
+        colormap from "channel min" to "channel max", and the selected channel's own range
+        (its levels are lo, hi); shared: the layer's range. A diverging map spans ±the largest
+        |value| (0 is its middle colour), so the note then gives the data's range."""
+        ch = int(np.argmax(self.means)) if ch is None else int(ch)
+        lo, hi, note = self.channel_range(ch, norm, cmap)
+        div = is_diverging(cmap)
+        if norm == "channel":    # the numbers first: a narrow bar cuts the end of the note
+            note = f"#{ch}: {fmt_sig(self.lo[ch])} … {fmt_sig(self.hi[ch])} ({note})"
+            if div:
+                return lo, hi, "-|max|", "+|max|", note
+            return lo, hi, "channel min", "channel max", note
+        if div:
+            note = f"data {fmt_sig(self.lo.min())} … {fmt_sig(self.hi.max())} ({note})"
+        return lo, hi, fmt_sig(lo), fmt_sig(hi), note
+
+    def captions(self, sort_key: str) -> list[str]:
+        """Each tile's caption value for the grid sorted by ``sort_key`` (see caption_texts)."""
+        stat = CAPTION_STAT[sort_key]
+        if stat not in self._captions:
+            self._captions[stat] = caption_texts(sort_key, self.means, self.maxs, self.fracs)
+        return self._captions[stat]
+
+
+# What each sort key's captions show: index order shows the mean, the others their own statistic.
+CAPTION_STAT = {"index": "mean", "mean": "mean", "max": "max", "active": "active"}
+
+
+def caption_texts(sort_key: str, means, maxs, fracs) -> list[str]:
+    """Each channel's caption value for the grid sorted by ``sort_key``, 3 significant digits:
+    "μ 0.214" (mean), "max 1.52", or "63.2% >0" (the fraction of positions above zero)."""
+    stat = CAPTION_STAT[sort_key]
+    if stat == "mean":
+        return [f"μ {fmt_sig(v)}" for v in np.asarray(means, dtype=np.float64)]
+    if stat == "max":
+        return [f"max {fmt_sig(v)}" for v in np.asarray(maxs, dtype=np.float64)]
+    return [f"{fmt_percent(v)} >0" for v in np.asarray(fracs, dtype=np.float64)]
