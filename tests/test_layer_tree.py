@@ -1,6 +1,8 @@
-"""LayerTree: structure, pending/computed state, and selection by mouse, keyboard and code."""
+"""LayerTree: structure, pending/computed state, selection by mouse, keyboard and code, and
+columns that fit whatever the dock's width (compact texts, never a cut column)."""
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 
 from widgets.layer_tree import COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, PENDING_TEXT, LayerTree
 
@@ -34,7 +36,7 @@ def test_structure_and_columns(tree):
     root = tree.topLevelItem(0)
     assert root.text(COL_LAYER).startswith("VGG16")
     total = sum(l['params'] for l in LAYERS)
-    assert root.text(COL_PARAMS) == f"{total / 1e6:.1f} M" and root.toolTip(COL_PARAMS) == f"{total:,} parameters"
+    assert root.text(COL_PARAMS) == f"{total / 1e6:.0f} M" and root.toolTip(COL_PARAMS) == f"{total:,} parameters"
     groups = [root.child(i) for i in range(root.childCount())]
     assert [g.text(COL_LAYER).split()[0] for g in groups] == ["features", "avgpool", "classifier"]
     features, avgpool, classifier = groups
@@ -47,7 +49,7 @@ def test_structure_and_columns(tree):
     assert conv.text(COL_LAYER) == "features.0  conv1_1"
     assert conv.text(COL_TYPE) == "Conv2d"
     assert conv.text(COL_PARAMS) == "1.8 k" and conv.toolTip(COL_PARAMS) == "1,792 parameters"
-    assert classifier.child(0).text(COL_PARAMS) == "102.8 M"
+    assert classifier.child(0).text(COL_PARAMS) == "103 M"  # 3 significant digits
     assert classifier.child(0).toolTip(COL_PARAMS) == "102,764,544 parameters"
     assert classifier.child(1).text(COL_LAYER) == "classifier.1"
     assert tree.layer_names() == [l["name"] for l in LAYERS]
@@ -128,3 +130,103 @@ def test_set_model_again_replaces_tree_silently(tree, qtbot):
     assert tree.layer_names() == ["features.0", "features.1"]
     assert tree.selected_layer() is None
     assert tree.topLevelItem(0).text(COL_LAYER).startswith("tiny")
+
+
+# ----------------------------------------------------------------------------- fitting a narrow dock
+
+
+@pytest.fixture(scope="module")
+def vgg_layers():
+    """VGG16's real 39 layers as the worker lists them, with their output shapes (meta device: no weights)."""
+    import torch
+    from torchvision.models import vgg16
+
+    from inference.aliases import ALIASES_BY_ARCH
+    from inference.capture import describe_layers
+
+    with torch.device("meta"):
+        model = vgg16()
+    specs = describe_layers(model, ALIASES_BY_ARCH["vgg16"])
+    shapes = {}
+    modules = dict(model.named_modules())
+    for spec in specs:
+        modules[spec.name].register_forward_hook(lambda m, i, o, n=spec.name: shapes.__setitem__(n, tuple(o.shape[1:])))
+    model(torch.empty(1, 3, 224, 224, device="meta"))
+    layers = [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group} for s in specs]
+    return layers, shapes
+
+
+def _cells_fit(tree) -> list[str]:
+    """Every visible cell whose shown text is wider than its column (text measured here)."""
+    fm = tree.fontMetrics()
+    bad = []
+    stack = [(tree.topLevelItem(0), 0)]
+    while stack:
+        item, depth = stack.pop()
+        stack.extend((item.child(i), depth + 1) for i in range(item.childCount()))
+        for col in range(4):
+            if tree.isColumnHidden(col):
+                continue
+            font = item.font(col)
+            width = QFontMetrics(font).horizontalAdvance(tree.shown_text(item, col))
+            room = tree.header().sectionSize(col) - (depth + 1) * tree.indentation() * (col == COL_LAYER)
+            if width > room - 4:
+                bad.append(f"{tree.shown_text(item, col)!r} in column {col}: {width} > {room}")
+    return bad
+
+
+@pytest.mark.parametrize("width", [240, 270, 300, 360, 420, 480, 530])
+def test_every_column_fits_the_dock(qtbot, vgg_layers, width):
+    layers, shapes = vgg_layers
+    tree = LayerTree()
+    qtbot.addWidget(tree)
+    tree.set_model("VGG16", layers)
+    for name, shape in list(shapes.items())[:20]:  # half computed: "pending…" and shapes side by side
+        tree.mark_computed(name, shape)
+    tree.resize(width, 620)
+    tree.show()
+    qtbot.waitExposed(tree)
+    visible = [tree.header().sectionSize(c) for c in range(4) if not tree.isColumnHidden(c)]
+    assert sum(visible) <= tree.viewport().width()
+    assert not tree.horizontalScrollBar().isVisible()
+    assert not tree.isColumnHidden(COL_OUTPUT) and not tree.isColumnHidden(COL_PARAMS)
+    assert _cells_fit(tree) == []
+
+
+def test_full_texts_when_there_is_room_and_compact_ones_in_a_narrow_dock(qtbot, vgg_layers):
+    layers, shapes = vgg_layers
+    tree = LayerTree()
+    qtbot.addWidget(tree)
+    tree.set_model("VGG16", layers)
+    for name, shape in shapes.items():
+        tree.mark_computed(name, shape)
+    tree.resize(tree.sizeHint().width(), 620)
+    tree.show()
+    qtbot.waitExposed(tree)
+    avgpool, conv = tree.item_for("avgpool"), tree.item_for("features.0")
+    assert not tree.isColumnHidden(COL_TYPE)
+    assert tree.shown_text(avgpool, COL_TYPE) == "AdaptiveAvgPool2d"  # whole, not "AdaptiveAvgPool2"
+    assert tree.shown_text(conv, COL_TYPE) == "Conv2d"
+    assert tree.shown_text(conv, COL_LAYER) == "features.0  conv1_1"
+    assert tree.shown_text(conv, COL_OUTPUT) == "64×224×224"
+
+    tree.resize(240, 620)
+    qtbot.waitUntil(lambda: tree.compact_names())
+    assert tree.isColumnHidden(COL_TYPE)  # its colour stays on the names; the header tooltip says so
+    assert "coloured by type" in tree.headerItem().toolTip(COL_LAYER)
+    assert tree.shown_text(conv, COL_LAYER) == "conv1_1"
+    assert tree.shown_text(tree.topLevelItem(0).child(0), COL_LAYER) == "features"
+    assert conv.toolTip(COL_LAYER).startswith("features.0 (conv1_1) — Conv2d")
+    out = tree.shown_text(conv, COL_OUTPUT)
+    assert out in ("64×224×224", "64×224²") and "64×224×224" in conv.toolTip(COL_OUTPUT)
+    assert tree.shown_text(tree.item_for("classifier.0"), COL_PARAMS) == "103 M"
+    assert tree.shown_text(tree.item_for("classifier.0"), COL_OUTPUT) == "4096"
+
+
+def test_short_type_names():
+    from widgets.layer_tree_cells import compact_shape, short_type
+
+    assert [short_type(t) for t in ("Conv2d", "MaxPool2d", "AdaptiveAvgPool2d", "ReLU", "Linear", "Dropout")] == \
+        ["Conv", "MaxPool", "AdaptAvgPool", "ReLU", "Linear", "Dropout"]
+    assert compact_shape((64, 224, 224)) == "64×224²" and compact_shape((64, 10, 12)) == "64×10×12"
+    assert compact_shape((4096,)) == "4096"

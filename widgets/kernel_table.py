@@ -16,7 +16,7 @@ CHANNELS = ("R", "G", "B")
 POSITIVE = QColor(220, 38, 38)  # red: positive weights
 NEGATIVE = QColor(37, 99, 235)  # blue: negative weights
 GAP_PX = 9  # px between the 3×3 blocks
-CELL_GAP = 4  # px left of each number, so "-0.16" never touches the number before it
+CELL_GAP = 5  # px left of each number, so "-0.16" never touches the number before it
 NUMBER_CHARS = 5  # "-0.00": every preset's numbers fit, so switching presets keeps the table's width
 KERNEL_CAPTION = (f"<b>Kernel</b> weight[out, in, 3, 3] + bias "
                   f"(<span style='color:{POSITIVE.name()}'>red</span> positive, "
@@ -89,7 +89,7 @@ def kernel_block_html(weight: np.ndarray, bias: float, out: int, scale: float, b
         if r == 0:
             cells.append(cell(float(bias), " rowspan='3' valign='middle'"))
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>"
+    return f"<table cellspacing='1' cellpadding='0'>{''.join(rows)}</table>"
 
 
 def kernel_block_tooltip(weight: np.ndarray, bias: float, out: int) -> str:

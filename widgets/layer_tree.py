@@ -3,47 +3,44 @@
 It is the navigation of ConvScope: clicking a layer, or moving to it with the
 arrow keys, emits ``layerSelected``; the Output column says whether the current
 image has reached that layer yet ("pending…") or what shape it produced.
+
+All four columns fit the dock it sits in: as the tree gets narrower, type names get
+short ("MaxPool"), then the Type column goes (its colour stays on the names), then
+leaves show only their alias ("conv1_1") and square shapes are written "64×224²".
+Full texts are in the tooltips. The cells are drawn by widgets/layer_tree_cells.py.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QHeaderView,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QTreeWidget,
-    QTreeWidgetItem,
-)
+from dataclasses import dataclass
 
-COL_LAYER, COL_TYPE, COL_OUTPUT, COL_PARAMS = range(4)
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QFont, QFontMetrics
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
+
+from widgets.layer_tree_cells import (ALIAS_ROLE, COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, NAME_ROLE, SHAPE_ROLE,
+                                      SUFFIX_ROLE, TYPE_COLOURS, CompactTextDelegate, LayerNameDelegate,
+                                      compact_shape, muted_colour, short_type)
+
+__all__ = ["COL_LAYER", "COL_OUTPUT", "COL_PARAMS", "COL_TYPE", "HEADERS", "PENDING_TEXT", "LayerTree",
+           "compact_count", "format_shape"]
+
+HEADERS = ["Layer", "Type", "Output", "Params"]
+PENDING_TEXT = "pending…"
+INDENT = 14  # px per tree level (Qt's 20 spends a third of a narrow dock on indentation)
+TYPE_LEGEND = "Narrow: the Type column is hidden; names are coloured by type (blue Conv2d, teal pooling, purple Linear)"
+WIDE_SHAPE = (128, 112, 112)  # room kept in Output for shapes not computed yet (VGG's widest)
 
 
 def compact_count(n: int) -> str:
-    """1792 → '1.8 k', 102764544 → '102.8 M': the column stays narrow; the tooltip has the exact count."""
+    """1792 → '1.8 k', 102764544 → '103 M': 3 significant digits keep the column narrow;
+    the tooltip has the exact count."""
     if n < 1000:
         return str(n)
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= scale:
-            return f"{n / scale:.1f} {unit}"
+            v = n / scale
+            return f"{v:.0f} {unit}" if v >= 99.95 else f"{v:.1f} {unit}"
     return str(n)
-HEADERS = ["Layer", "Type", "Output", "Params"]
-PENDING_TEXT = "pending…"
-
-NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # qualified module name; set on leaves only
-SUFFIX_ROLE = Qt.ItemDataRole.UserRole + 2  # trailing part of column 0 painted muted
-
-# Type column tints, so conv / linear / pooling layers stand apart at a glance.
-_TYPE_COLOURS = {
-    "Conv2d": QColor(37, 99, 195),
-    "Linear": QColor(128, 60, 170),
-    "MaxPool2d": QColor(0, 128, 118),
-    "AvgPool2d": QColor(0, 128, 118),
-    "AdaptiveAvgPool2d": QColor(0, 128, 118),
-}
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
@@ -51,56 +48,17 @@ def format_shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(int(n)) for n in shape)
 
 
-def _blend(a: QColor, b: QColor, t: float) -> QColor:
-    """``a`` moved a fraction ``t`` towards ``b``."""
-    return QColor(
-        round(a.red() + (b.red() - a.red()) * t),
-        round(a.green() + (b.green() - a.green()) * t),
-        round(a.blue() + (b.blue() - a.blue()) * t),
-    )
+@dataclass(frozen=True)
+class Fit:
+    """How compact the tree is drawn at its current width (the first that fits wins)."""
+
+    short_types: bool = False
+    hide_type: bool = False
+    compact_names: bool = False
+    compact_shapes: bool = False
 
 
-def muted_colour(palette: QPalette, selected: bool = False) -> QColor:
-    """A text colour halfway to the background: for aliases, counts and pending cells."""
-    if selected:
-        return _blend(palette.color(QPalette.ColorRole.HighlightedText), palette.color(QPalette.ColorRole.Highlight), 0.35)
-    return _blend(palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base), 0.5)
-
-
-class _MutedSuffixDelegate(QStyledItemDelegate):
-    """Paints column 0 as "name  suffix" with the suffix (alias or count) in a muted colour."""
-
-    def paint(self, painter, option, index):
-        suffix = index.data(SUFFIX_ROLE)
-        if index.column() != COL_LAYER or not suffix:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        text = opt.text
-        head = text[: len(text) - len(suffix)]
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
-        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
-        text_rect = text_rect.adjusted(margin, 0, -margin, 0)
-        opt.text = ""
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        pal = opt.palette
-        painter.save()
-        painter.setFont(opt.font)
-        fm = painter.fontMetrics()
-        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        head_text = fm.elidedText(head, Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        painter.drawText(text_rect, align, head_text)
-        rest = text_rect.adjusted(fm.horizontalAdvance(head_text), 0, 0, 0)
-        if rest.width() > 0 and head_text == head:
-            painter.setPen(muted_colour(pal, selected))
-            painter.drawText(rest, align, fm.elidedText(suffix, Qt.TextElideMode.ElideRight, rest.width()))
-        painter.restore()
+FITS = (Fit(), Fit(short_types=True), Fit(True, True), Fit(True, True, True), Fit(True, True, True, True))
 
 
 class LayerTree(QTreeWidget):
@@ -111,7 +69,9 @@ class LayerTree(QTreeWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._leaves: dict[str, QTreeWidgetItem] = {}
+        self._fit = Fit()
         self.setColumnCount(len(HEADERS))
+        self.setIndentation(INDENT)
         self.setHeaderLabels(HEADERS)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -121,7 +81,9 @@ class LayerTree(QTreeWidget):
         self.setAllColumnsShowFocus(True)
         self.setExpandsOnDoubleClick(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setItemDelegateForColumn(COL_LAYER, _MutedSuffixDelegate(self))
+        self.setItemDelegateForColumn(COL_LAYER, LayerNameDelegate(self))
+        self.setItemDelegateForColumn(COL_TYPE, CompactTextDelegate(self, COL_TYPE))
+        self.setItemDelegateForColumn(COL_OUTPUT, CompactTextDelegate(self, COL_OUTPUT))
         for col in (COL_OUTPUT, COL_PARAMS):
             self.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
@@ -194,9 +156,11 @@ class LayerTree(QTreeWidget):
         params = int(layer.get("params") or 0)
         self._set_name(item, name, str(alias) if alias else "")
         item.setData(COL_LAYER, NAME_ROLE, name)
+        item.setData(COL_LAYER, ALIAS_ROLE, str(alias) if alias else None)
         item.setText(COL_TYPE, ltype)
-        if ltype in _TYPE_COLOURS:
-            item.setForeground(COL_TYPE, QBrush(_TYPE_COLOURS[ltype]))
+        item.setToolTip(COL_TYPE, ltype)
+        if ltype in TYPE_COLOURS:
+            item.setForeground(COL_TYPE, QBrush(TYPE_COLOURS[ltype]))
         self._set_params(item, params)
         item.setTextAlignment(COL_OUTPUT, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setToolTip(COL_LAYER, f"{name}{f' ({alias})' if alias else ''} — {ltype}, {params:,} parameters")
@@ -218,26 +182,107 @@ class LayerTree(QTreeWidget):
         font = QFont(self.font())
         font.setItalic(True)
         item.setText(COL_OUTPUT, PENDING_TEXT)
+        item.setData(COL_OUTPUT, SHAPE_ROLE, None)
         item.setFont(COL_OUTPUT, font)
         item.setForeground(COL_OUTPUT, QBrush(muted_colour(self.palette())))
         item.setToolTip(COL_OUTPUT, "not computed yet for the current image")
 
-    def _column_widths(self) -> list[int]:
-        """Content widths; Output is sized for the widest VGG shape so it never jitters."""
+    # --- fitting the columns to the width ------------------------------------------
+    def short_types(self) -> bool:
+        """True while the Type column shows short names ("MaxPool" for "MaxPool2d")."""
+        return self._fit.short_types
+
+    def compact_names(self) -> bool:
+        """True while the Layer column shows only aliases ("conv1_1") and group names."""
+        return self._fit.compact_names
+
+    def compact_shapes(self) -> bool:
+        """True while square output shapes are written "64×224²"."""
+        return self._fit.compact_shapes
+
+    def shown_text(self, item: QTreeWidgetItem, column: int) -> str:
+        """The text a cell shows now, after any compacting (its full text is ``item.text``)."""
+        if column == COL_LAYER:
+            text = item.text(COL_LAYER)
+            if self._fit.compact_names:
+                suffix = item.data(COL_LAYER, SUFFIX_ROLE) or ""
+                return item.data(COL_LAYER, ALIAS_ROLE) or text[: len(text) - len(suffix)].rstrip()
+            return text
+        if column == COL_TYPE:
+            if self.isColumnHidden(COL_TYPE):
+                return ""
+            return short_type(item.text(COL_TYPE)) if self._fit.short_types and item.text(COL_TYPE) else item.text(COL_TYPE)
+        if column == COL_OUTPUT and self._fit.compact_shapes and item.data(COL_OUTPUT, SHAPE_ROLE):
+            return compact_shape(item.data(COL_OUTPUT, SHAPE_ROLE))
+        return item.text(column)
+
+    def _items(self) -> list[tuple[QTreeWidgetItem, int]]:
+        """Every item with its depth (root 0)."""
+        out, stack = [], [(self.topLevelItem(i), 0) for i in range(self.topLevelItemCount())]
+        while stack:
+            item, depth = stack.pop()
+            out.append((item, depth))
+            stack.extend((item.child(i), depth + 1) for i in range(item.childCount()))
+        return out
+
+    def _widths(self, fit: Fit) -> list[int]:
+        """Column widths that show every cell's text whole, drawn as ``fit`` says (0: hidden)."""
         fm = self.fontMetrics()
+        pad = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1) + 6
         header = self.header()
-        widths = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(HEADERS))]
-        widths[COL_OUTPUT] = max(widths[COL_OUTPUT], fm.horizontalAdvance("512×224×224") + 4 * fm.averageCharWidth())
+        widths = [header.sectionSizeHint(c) for c in range(len(HEADERS))]
+        decorated = 1 if self.rootIsDecorated() else 0
+        shapes = [WIDE_SHAPE]
+        for item, depth in self._items():
+            font = item.font(COL_LAYER)
+            name_fm = QFontMetrics(font) if font.bold() else fm
+            if fit.compact_names:
+                suffix = item.data(COL_LAYER, SUFFIX_ROLE) or ""
+                text = item.data(COL_LAYER, ALIAS_ROLE) or item.text(COL_LAYER)[: len(item.text(COL_LAYER)) - len(suffix)]
+            else:
+                text = item.text(COL_LAYER)
+            widths[COL_LAYER] = max(widths[COL_LAYER], (depth + decorated) * self.indentation()
+                                    + name_fm.horizontalAdvance(text.rstrip()) + pad)
+            ltype = item.text(COL_TYPE)
+            if ltype:
+                shown = short_type(ltype) if fit.short_types else ltype
+                widths[COL_TYPE] = max(widths[COL_TYPE], fm.horizontalAdvance(shown) + pad)
+            shape = item.data(COL_OUTPUT, SHAPE_ROLE)
+            if shape:
+                shapes.append(tuple(shape))
+            widths[COL_PARAMS] = max(widths[COL_PARAMS], fm.horizontalAdvance(item.text(COL_PARAMS)) + pad)
+        italic = QFont(self.font())
+        italic.setItalic(True)
+        widths[COL_OUTPUT] = max(widths[COL_OUTPUT], QFontMetrics(italic).horizontalAdvance(PENDING_TEXT) + pad,
+                                 *(fm.horizontalAdvance(compact_shape(s) if fit.compact_shapes else format_shape(s))
+                                   + pad for s in shapes))
+        if fit.hide_type:
+            widths[COL_TYPE] = 0
         return widths
 
     def _fit_columns(self) -> None:
-        """Give the Layer column the spare width, but never less than its names need."""
-        widths = self._column_widths()
-        spare = self.viewport().width() - sum(widths)
-        if spare > 0:
-            widths[COL_LAYER] += spare
+        """The least compact drawing whose columns all fit the viewport; spare width goes to Layer.
+
+        If even the most compact one does not fit, Layer gives up width (its names elide):
+        Output and Params stay whole."""
+        available = self.viewport().width()
+        for fit in FITS:
+            widths = self._widths(fit)
+            if sum(widths) <= available:
+                break
+        else:
+            widths[COL_LAYER] = max(available - sum(widths[1:]), 4 * self.indentation())
+        widths[COL_LAYER] += max(available - sum(widths), 0)
+        changed = fit != self._fit
+        self._fit = fit
+        self.setColumnHidden(COL_TYPE, fit.hide_type)
+        self.headerItem().setToolTip(COL_LAYER, TYPE_LEGEND if fit.hide_type else "")
+        header = self.header()
         for col, width in enumerate(widths):
-            self.header().resizeSection(col, width)
+            if width and header.sectionSize(col) != width:
+                header.resizeSection(col, width)
+        if changed:
+            self.viewport().update()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -254,9 +299,12 @@ class LayerTree(QTreeWidget):
         """Show the output shape of ``name`` in normal style (its activation is ready)."""
         item = self._leaf(name)
         item.setText(COL_OUTPUT, format_shape(shape))
+        item.setData(COL_OUTPUT, SHAPE_ROLE, tuple(int(n) for n in shape))
         item.setData(COL_OUTPUT, Qt.ItemDataRole.FontRole, None)
         item.setData(COL_OUTPUT, Qt.ItemDataRole.ForegroundRole, None)
         item.setToolTip(COL_OUTPUT, f"output: {len(shape)}-D, shape {format_shape(shape)}")
+        if self.fontMetrics().horizontalAdvance(self.shown_text(item, COL_OUTPUT)) > self.header().sectionSize(COL_OUTPUT) - 8:
+            self._fit_columns()  # wider than the room kept for shapes (another architecture)
 
     def reset_pending(self) -> None:
         """Every layer back to pending (a new image started)."""
@@ -293,8 +341,11 @@ class LayerTree(QTreeWidget):
             self.layerSelected.emit(name)
 
     def sizeHint(self) -> QSize:
-        """Wide enough for all four columns without squeezing the names."""
+        """Wide enough for all four columns in full, without squeezing the names."""
         base = super().sizeHint()
-        width = sum(self._column_widths()) + self.indentation() + self.frameWidth() * 2
-        width += self.verticalScrollBar().sizeHint().width()
+        width = sum(self._widths(Fit())) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()
         return QSize(max(base.width(), width), base.height())
+
+    def compact_width(self) -> int:
+        """The narrowest width at which every column still shows its text whole (most compact)."""
+        return sum(self._widths(FITS[-1])) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()

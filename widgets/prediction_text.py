@@ -65,7 +65,7 @@ def sum_note(probs: list[float], total: int | None, fmt) -> str:
         return ""
     s = fmt(sum(float(p) for p in probs))
     if total is not None and shown >= total:
-        return f"{'both' if total == 2 else f'all {total}'} probabilities sum to {s}: softmax shares 1 among all the classes"
+        return f"{'both' if total == 2 else f'all {total}'} sum to {s}: these are all the classes"
     if total is not None:
         return f"these {shown} sum to {s}; the other {total - shown} classes share the rest"
     if fmt(1.0) == s:
