@@ -51,7 +51,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.setWindowTitle("ConvScope")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.settings = app_settings.settings()
+        # A window that does not restore the user's layout (--screenshot) does not write their settings either.
+        self.settings = app_settings.settings() if restore_layout else app_settings.scratch_settings()
         self.preprocess = preprocess
         self.base_request = weights_request or WeightsRequest()
         self.controller = controller or Controller(self)
@@ -194,6 +195,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.grid.channelSelected.connect(self.show_channel)
         self.grid.colormapChanged.connect(lambda n: self.settings.setValue("colormap", n))
         self.grid.normalizationChanged.connect(lambda n: self.settings.setValue("normalization", n))
+        self.grid.normalizationChanged.connect(lambda _n: self._reshow_channel())
         self.grid.sortChanged.connect(lambda n: self.settings.setValue("sort", n))
         self.overlay.colormapChanged.connect(lambda n: self.settings.setValue("overlayColormap", n))
         self.demo_panel.specChanged.connect(self._on_demo_spec)
@@ -344,11 +346,18 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         if self.grid.selected_channel() != index:
             self.grid.select_channel(index)
         fmap = layer.data[index]
+        lo, hi, note = self.grid.channel_range(index)  # the overlay follows the grid's scale mode
         self.overlay.set_channel(fmap, self.session.image["rect"],
-                                 f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}")
+                                 f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}",
+                                 levels=(lo, hi), scale_note=note)
 
     def current_layer(self):
         return self.session.layer(self.selected_layer)
+
+    def _reshow_channel(self) -> None:
+        channel = self.grid.selected_channel()
+        if channel is not None and self.overlay.has_channel():
+            self.show_channel(channel)
 
     # ================================================================ demo conv
     @Slot(dict)
@@ -381,5 +390,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
+        if not self._restore_layout:
+            Path(self.settings.fileName()).unlink(missing_ok=True)  # the scratch settings of --screenshot
         self.controller.shutdown()
         super().closeEvent(event)

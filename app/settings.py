@@ -15,6 +15,17 @@ def settings() -> QSettings:
     return QSettings("ConvScope", "ConvScope")
 
 
+def scratch_settings() -> QSettings:
+    """Settings that start empty and are never saved where the user's live (for --screenshot:
+    repeatable pictures that leave the user's layer, colormaps and recent files alone)."""
+    import tempfile
+
+    path = tempfile.NamedTemporaryFile(prefix="convscope-screenshot-", suffix=".ini", delete=False).name
+    s = QSettings(path, QSettings.Format.IniFormat)
+    s.clear()
+    return s
+
+
 def recent_files(s: QSettings) -> list[str]:
     value = s.value("recent", [])
     if isinstance(value, str):  # QSettings returns a lone string for one-element lists

@@ -260,3 +260,34 @@ def test_figure_overlay_uses_the_overlays_colormap(shown, tmp_path, monkeypatch)
     shown.overlay.set_colormap("inferno")
     assert shown.export_figure(str(tmp_path / "fig.png"))
     assert painted == ["inferno"]
+
+
+def test_overlay_follows_the_grids_scale_mode(shown):
+    w = shown
+    w.grid.set_colormap("viridis")
+    w.show_layer("features.28")
+    data = w.current_layer().data
+    channel = w.grid.selected_channel()
+    w.grid.set_normalization("channel")
+    assert w.overlay.colorbar().levels() == pytest.approx((float(data[channel].min()), float(data[channel].max())))
+    w.grid.set_normalization("layer")
+    assert w.overlay.colorbar().levels() == pytest.approx((float(data.min()), float(data.max())))
+    assert w.grid.channel_range(channel)[2] in w.overlay.colorbar().text()
+
+
+def test_screenshot_mode_leaves_the_users_settings_alone(tmp_path, cat_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    config = tmp_path / "config"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(root / "main.py"), str(cat_path), "--offline", "--screenshot",
+                           str(tmp_path / "shot.png"), "--layer", "conv2_1"],
+                          capture_output=True, text=True, timeout=300, cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "shot.png").is_file()
+    saved = [p for p in config.rglob("*") if p.is_file()]
+    assert all("features.5" not in p.read_text() for p in saved)  # the layer it showed was not remembered
+    assert not list(tmp_path.glob("convscope-screenshot-*"))      # nor left behind as scratch settings

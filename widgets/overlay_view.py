@@ -170,6 +170,10 @@ class OverlayView(QWidget):
         self._colorbar.set_range(lo, hi, note=note)
         self._show_heat()
 
+    def has_channel(self) -> bool:
+        """A channel's heatmap is shown (not cleared, not a new photo waiting for its layer)."""
+        return self._fmap is not None
+
     def clear_channel(self) -> None:
         """Remove the heatmap (the photo stays), its colour bar and the readout."""
         self._fmap = None
