@@ -75,7 +75,7 @@ def _muted_style(widget: QWidget) -> str:
 
 
 class PredictionsPanel(QWidget):
-    """Top-5 bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner."""
+    """The top classes as bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
