@@ -20,7 +20,7 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
         title=figure_title(image["path"], info.get("weights_text", "")),
         photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
-        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha)
+        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, model_info=info)
     return write_figure(data, path)
 
 

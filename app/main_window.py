@@ -232,7 +232,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.progress.setVisible(self.session.busy)
         self.model_label.setText(self._model_text(info))
         self.tree.set_model(info["arch"].upper(), info["layers"])
-        self.predictions.set_weights(info["weights_text"], info["pretrained"])
+        self.predictions.set_model_info(info)
         if info.get("notice"):
             self.show_error(info["notice"], error=False)
         self._update_weights_help(info)

@@ -43,7 +43,7 @@ class WeightsActions:
         self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True))
 
     def _model_text(self, info: dict) -> str:
-        return f"{info['arch'].upper()} · weights: {info['weights_text']} · device: {info['device']}"
+        return f"{info['arch'].upper()} · {info['weights_text']} · device: {info['device']}"
 
     @Slot(str)
     def _on_model_loading(self, text: str) -> None:

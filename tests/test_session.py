@@ -45,6 +45,8 @@ def test_new_weights_keep_the_image_just_opened(shown, qtbot, tmp_path, vgg_chec
     qtbot.waitUntil(lambda: _whole(w, b, "file"), timeout=RESULT_TIMEOUT)
     assert refused == [False] and not (tmp_path / "fig.png").exists()
     assert w.session.predictions.top[0]["label"] in ("cat", "dog")
+    assert w.predictions.title_label.text() == "Both classes"  # not "Top 5" for a 2-class model
+    assert "ImageNet" not in w.model_label.text() and "2 classes" in w.model_label.text()
     qtbot.wait(300)  # let any wrongly queued re-analysis of the old image arrive
     assert w.session.image["path"] == b
     assert w.export_figure(str(tmp_path / "fig.png"))
