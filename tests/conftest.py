@@ -162,3 +162,16 @@ def imagenet_like_bytes(tmp_path_factory):
     del model
     yield path
     path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def overlay_view(qtbot):
+    """An OverlayView on screen at 640×520."""
+    from widgets.overlay_view import OverlayView
+
+    v = OverlayView()
+    qtbot.addWidget(v)
+    v.resize(640, 520)
+    v.show()
+    qtbot.waitExposed(v)
+    return v

@@ -26,13 +26,8 @@ def every_mouse_move(monkeypatch):
 
 
 @pytest.fixture
-def view(qtbot):
-    v = OverlayView()
-    qtbot.addWidget(v)
-    v.resize(640, 520)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+def view(overlay_view):
+    return overlay_view
 
 
 def photo(seed=0, h=300, w=451):

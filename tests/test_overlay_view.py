@@ -13,7 +13,6 @@ from PIL import Image
 from PySide6.QtCore import QPointF, QRectF
 
 from widgets.colormaps import COLORMAP_NAMES, lut
-from widgets.overlay_view import OverlayView
 from widgets.qimage import qimage_to_rgb
 
 CROP = 262.5   # a 224 crop of a 256-short-side resize, in photo pixels of the 451×300 cat
@@ -32,13 +31,8 @@ def rect(photo):
 
 
 @pytest.fixture
-def view(qtbot):
-    v = OverlayView()
-    qtbot.addWidget(v)
-    v.resize(640, 520)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+def view(overlay_view):
+    return overlay_view
 
 
 def blob(h=28, w=28, seed=0):

@@ -17,6 +17,7 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 
 import input_corpus as corpus
+from loopback import loopback_server
 from gui_helpers import RESULT_TIMEOUT, drop_files
 from main import main
 
@@ -216,14 +217,9 @@ def slow_server():
             except OSError:
                 return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    server.daemon_threads = True
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/slow/vgg16-00000000.pth"
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Slow) as base:
+        yield f"{base}/slow/vgg16-00000000.pth"
+        stop.set()
 
 
 # ---------------------------------------------------------------------- weight download faults (GUI)

@@ -36,11 +36,16 @@ def resnet_state():
     return model.state_dict()
 
 
+def _resnet_bundle(state):
+    """A fresh engine bundle of the seeded ResNet-18 (nothing learnt about it yet)."""
+    model = resnet18(num_classes=10)
+    model.load_state_dict(state)
+    return _bundle(model, "resnet18", 10)
+
+
 @pytest.fixture(scope="module")
 def resnet_run(resnet_state, cat_path):
-    model = resnet18(num_classes=10)
-    model.load_state_dict(resnet_state)
-    return analyze(cat_path, _bundle(model, "resnet18", 10))
+    return analyze(cat_path, _resnet_bundle(resnet_state))
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +71,7 @@ def vgg_grad_run(file_bundle, noise_photo):
 
 @pytest.fixture(scope="module")
 def resnet_grad_run(resnet_state, noise_photo):
-    model = resnet18(num_classes=10)
-    model.load_state_dict(resnet_state)
-    return analyze(noise_photo, _bundle(model, "resnet18", 10))
+    return analyze(noise_photo, _resnet_bundle(resnet_state))
 
 
 @pytest.fixture(scope="module")
@@ -286,9 +289,7 @@ def test_bad_probes_give_one_line(vgg_run):
 def test_copy_learning_needs_a_full_pass(resnet_state, resnet_reference, cat_path):
     """A first pass that captures only a few layers must not teach the copy rules (ResNet's
     ``out += identity`` modifies bn2's output after it is recorded)."""
-    model = resnet18(num_classes=10)
-    model.load_state_dict(resnet_state)
-    bundle = _bundle(model, "resnet18", 10)
+    bundle = _resnet_bundle(resnet_state)
     partial = analyze(cat_path, bundle, AnalysisOptions(layers=frozenset({"conv1", "layer1.0.bn2", "fc"})))
     full = analyze(cat_path, bundle)
     outs = {}

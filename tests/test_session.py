@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import RESULT_TIMEOUT
+from loopback import loopback_server
 
 
 def _photo(tmp_path, name, size, colour):
@@ -182,14 +183,9 @@ def throttled_weights(imagenet_like_bytes):
             except OSError:
                 return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
-    server.daemon_threads = True
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/vgg16-{digest[:8]}.pth"
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Throttled) as base:
+        yield f"{base}/vgg16-{digest[:8]}.pth"
+        stop.set()
 
 
 def test_images_are_analysed_while_the_weights_download(shown, qtbot, tmp_path, monkeypatch, throttled_weights):
