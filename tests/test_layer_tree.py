@@ -158,7 +158,6 @@ def vgg_layers():
 
 def _cells_fit(tree) -> list[str]:
     """Every visible cell whose shown text is wider than its column (text measured here)."""
-    fm = tree.fontMetrics()
     bad = []
     stack = [(tree.topLevelItem(0), 0)]
     while stack:
