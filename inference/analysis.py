@@ -73,14 +73,14 @@ def capture_run(run: Run, on_layer: Callable[[LayerOutput], None], cancel: Calla
             with ActivationCapture(model, run.specs, held.append, cancel, lean=True) as capture:
                 logits = model(run.input_batch())
             if not capture.modified:
-                run.tensors = capture.tensors
+                run.tensors, run.calls = capture.tensors, capture.calls
                 for layer in held:
                     keep(layer)
                 run.logits = logits.detach()
                 return logits[0].float().cpu()
             del held, capture
         with ActivationCapture(model, run.specs, keep, cancel, only) as capture:
-            run.tensors = capture.tensors
+            run.tensors, run.calls = capture.tensors, capture.calls
             logits = model(run.input_batch())
     run.logits = logits.detach()
     return logits[0].float().cpu()

@@ -16,19 +16,24 @@ from .chain import Chain
 
 
 def _vjp(module: nn.Module, inp: torch.Tensor, out: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """d(out)/d(inp)ᵀ · g for one module, from its kept input and output."""
-    if isinstance(module, nn.ReLU):
+    """d(out)/d(inp)ᵀ · g for one module, from its kept input and output.
+
+    Exact types only: a subclass may compute something else in its forward.
+    """
+    kind = type(module)
+    if kind is nn.ReLU:
         return g * (out > 0)
-    if isinstance(module, nn.Dropout) and not module.training:
+    if kind is nn.Dropout and not module.training:
         return g
-    if isinstance(module, nn.Linear):
+    if kind is nn.Linear:
         return g.matmul(module.weight)
-    if (isinstance(module, nn.Conv2d) and module.padding_mode == "zeros" and not isinstance(module.padding, str)):
+    if kind is nn.Conv2d and module.padding_mode == "zeros" and not isinstance(module.padding, str):
         return torch.nn.grad.conv2d_input(inp.shape, module.weight, g.contiguous(memory_format=_format(inp)),
                                           module.stride, module.padding, module.dilation, module.groups)
     with torch.enable_grad():
         leaf = inp.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(module(leaf), leaf, g)
+        # The clone keeps an in-place module (LeakyReLU(inplace=True) …) off the leaf.
+        (grad,) = torch.autograd.grad(module(leaf.clone()), leaf, g)
     return grad
 
 

@@ -205,6 +205,7 @@ class ActivationCapture:
         self._must_copy = _MUST_COPY.get(model, frozenset())
         self.chain = ChainRecorder(model) if self._learning else None
         self.tensors: dict[str, torch.Tensor] = {}
+        self.calls: dict[str, int] = {}   # how often each captured leaf ran (a shared module: more than once)
         self._count = 0
         self._t0 = 0.0
 
@@ -213,12 +214,14 @@ class ActivationCapture:
         self._inplace = out_of_place(self._model)
         self._inplace.__enter__()
         if self.chain is not None:
-            self.chain.attach()
+            self.chain.attach_pre()
         for name, module in leaf_modules(self._model):
             if name in self._specs and (self._only is None or name in self._only):
                 self._handles.append(module.register_forward_hook(self._hook(self._specs[name])))
             elif self._cancel is not None:
                 self._handles.append(module.register_forward_hook(self._check_cancel))
+        if self.chain is not None:
+            self.chain.attach_post()
         return self
 
     def __exit__(self, exc_type, *exc):
@@ -242,6 +245,7 @@ class ActivationCapture:
 
     def _hook(self, spec: LayerSpec):
         def hook(module, inputs, output):
+            self.calls[spec.name] = self.calls.get(spec.name, 0) + 1
             if isinstance(output, torch.Tensor):
                 kept = output.detach()
                 if self._learning:

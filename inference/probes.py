@@ -76,7 +76,13 @@ class LogProbSum:
     label: str = ""
 
     def of_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        idx = torch.as_tensor(list(self.classes), device=logits.device)
+        n = logits.shape[-1]
+        if not self.classes:
+            raise ValueError("no classes to sum over")
+        bad = [c for c in self.classes if not 0 <= c < n]
+        if bad:
+            raise ValueError(f"class {bad[0]} is out of range: the model has {n} classes")
+        idx = torch.as_tensor(list(self.classes), dtype=torch.long, device=logits.device)
         z = logits[0]
         return torch.logsumexp(z[idx], 0) - torch.logsumexp(z, 0)
 

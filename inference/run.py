@@ -73,6 +73,7 @@ class Run:
     prepared: Prepared
     specs: list[LayerSpec]
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)   # name → output, batch dim kept
+    calls: dict[str, int] = field(default_factory=dict)              # name → how often the leaf ran
     layers: dict[str, LayerOutput] = field(default_factory=dict)
     logits: torch.Tensor | None = None                               # [1, N], on the model's device
     predictions: Predictions | None = None
@@ -98,9 +99,14 @@ class Run:
 
     def _order(self, name: str) -> int:
         try:
-            return self.layers[name].index
+            index = self.layers[name].index
         except KeyError:
             raise ValueError(f"no layer named {name!r} in this run") from None
+        runs = self.calls.get(name, 1)
+        if runs > 1:
+            raise ValueError(f"{name} runs {runs} times in one forward (a shared module): "
+                             "its output cannot be edited or differentiated alone; choose another layer")
+        return index
 
     @property
     def _model(self):

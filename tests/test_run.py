@@ -137,7 +137,7 @@ def test_vgg_rerun_equals_an_edited_forward(vgg_run, vgg_reference, layer, mode)
     np.testing.assert_allclose(result.predictions.probs, torch.softmax(logits.double(), 0).numpy(), rtol=1e-5)
     start = vgg_run.layers[layer].index
     later = [n for n, o in vgg_run.layers.items() if o.index >= start]
-    assert set(result.changed) <= set(later) and layer in result.changed
+    assert set(result.changed) == set(later)  # in a chain every later layer depends on the edit
     for name, out in result.changed.items():
         _close(out.data, outs[name], name)
     assert result.changed[layer].data.shape == vgg_run.layers[layer].shape
@@ -168,6 +168,11 @@ def test_resnet_rerun_equals_an_edited_forward(resnet_run, resnet_reference, lay
     assert "fc" in result.changed and layer in result.changed
     for name, out in result.changed.items():
         _close(out.data, outs[name], name)
+    # Every layer the edit changed is reported (shared modules such as a block's ReLU excepted).
+    _, plain = _edited_forward(resnet_reference, resnet_run.prepared.tensor, layer, [], "zero")  # no edit
+    shared = {n for n, k in resnet_run.calls.items() if k > 1}
+    moved = {n for n, o in outs.items() if n not in shared and not torch.equal(o, plain[n])}
+    assert moved and moved <= set(result.changed)
 
 
 def test_rerun_leaves_the_run_as_it_was(vgg_run, reference_forward):
@@ -302,3 +307,50 @@ def test_copy_learning_needs_a_full_pass(resnet_state, resnet_reference, cat_pat
     _close(partial.layers["layer1.0.bn2"].data, outs["layer1.0.bn2"], "partial bn2")
     for name, layer in full.layers.items():
         _close(layer.data, outs[name], name)
+
+
+def test_a_shared_module_is_refused_with_one_line(resnet_run):
+    """ResNet's BasicBlock calls its one ReLU twice: its output is not one tensor to edit or differentiate."""
+    assert resnet_run.calls["layer1.0.relu"] == 2
+    for probe in (lambda: resnet_run.rerun("layer1.0.relu", ChannelEdit((0,), "zero")),
+                  lambda: resnet_run.gradient("layer1.0.relu", ClassLogit(0)),
+                  lambda: resnet_run.gradient("layer1.0.conv2", Unit("layer1.0.relu", 0, 1, 1))):
+        with pytest.raises(ValueError, match="runs 2 times in one forward"):
+            probe()
+
+
+class _Tail(torch.nn.Module):
+    """Leaves in a row, but the forward does more than reshape between them (or after the last)."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool2d(2)
+        self.fc = torch.nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv(x)) if self.kind == "functional" else self.conv(x))
+        x = self.fc(x.flatten(1))
+        if self.kind == "inplace-tail":
+            x.mul_(3)
+        return x
+
+
+@pytest.mark.parametrize("kind, chain", [("plain", True), ("functional", False), ("inplace-tail", False)])
+def test_only_true_chains_are_taken_for_chains(kind, chain, cat_path):
+    torch.manual_seed(0)
+    model = _Tail(kind)
+    run = analyze(cat_path, _bundle(model, "tail", 3))
+    assert (chain_of(run.bundle.model) is not None) is chain
+    # Either way the answers are right: a re-run equals the edited forward written out here.
+    result = run.rerun("conv", ChannelEdit((1,), "scale", factor=-1.0))
+    with torch.no_grad():
+        h = model.conv(run.input_batch())
+        h[:, 1] *= -1
+        h = model.pool(torch.relu(h) if kind == "functional" else h)
+        expected = model.fc(h.flatten(1)) * (3 if kind == "inplace-tail" else 1)
+    _close(result.logits, expected[0])
+    g = run.gradient("pool", ClassLogit(2))
+    w = model.fc.weight[2].reshape(4, 2, 2) * (3 if kind == "inplace-tail" else 1)
+    _close(g, w.detach().numpy())
