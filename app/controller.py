@@ -42,6 +42,7 @@ class Controller(QObject):
         self.demos = Generation()
         self.downloading = None            # the WeightsRequest being downloaded
         self._load_after = 0
+        self._newest_load = None           # the weights the user asked for last
         self._thread = QThread()
         self._thread.setObjectName("convscope-inference")
         self.worker = InferenceWorker(self.analyses, self.demos)
@@ -81,6 +82,7 @@ class Controller(QObject):
     # ----------------------------------------------------------------- requests
     def load_model(self, request) -> None:
         self._load_after = self.analyses.newest  # analyses asked before this load ran on the old model
+        self._newest_load = request
         self._loadModel.emit(request)
 
     def reanalysis_needed(self) -> bool:
@@ -89,7 +91,7 @@ class Controller(QObject):
         The worker takes requests in order, so an image asked for after the load was queued is
         analysed with the new weights anyway; one asked for before needs a new request."""
         s = self.session
-        return bool(s.requested_paths) and s.request_id <= self._load_after
+        return bool(s.paths_to_reanalyse()) and s.request_id <= self._load_after
 
     def analyze(self, paths, preprocess: str, demo: dict, max_side: int = 1024, focus: str | None = None) -> int:
         rid = self.analyses.next()
@@ -133,14 +135,18 @@ class Controller(QObject):
         if self.downloading is not None:
             return  # one download at a time; it ends with a load of the newest request's weights
         self.downloading = request
+        self.downloader.cancel = False  # here, not in the slot: a Cancel pressed before it runs must count
         self._download.emit(request)
 
     @Slot(object)
     def _on_downloaded(self, request) -> None:
         self.downloading = None
         self.downloadFinished.emit()
-        if not self.analyses.closing:
-            self.load_model(request)  # cached now: the worker loads it, then the newest image is re-analysed
+        newest = self._newest_load
+        # Load what arrived only if it is still what the user wants (not if they chose other weights since).
+        if not self.analyses.closing and newest is not None and not newest.weights and not newest.untrained \
+                and (newest.url or None) == (request.url or None):
+            self.load_model(newest)  # cached now: the worker loads it, then the newest image is re-analysed
 
     @Slot(object, str)
     def _on_download_failed(self, request, message: str) -> None:

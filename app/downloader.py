@@ -25,7 +25,6 @@ class DownloadWorker(QObject):
 
     @Slot(object)
     def download(self, request) -> None:
-        self.cancel = False
         try:
             from inference import download
             from inference.errors import Cancelled, ConvScopeError

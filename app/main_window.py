@@ -58,6 +58,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.controller = controller or Controller(self)
         self.session = self.controller.session
         self.selected_layer = str(self.settings.value("layer", DEFAULT_LAYER))
+        self._completing = False  # re-analysing the held image after a failed open (keep its message)
         self._restore_layout = restore_layout
 
         self._build_views()
@@ -240,7 +241,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         if self.selected_layer not in names:
             self.selected_layer = info["layers"][0]["name"] if info["layers"] else DEFAULT_LAYER
         if self.controller.reanalysis_needed():
-            self.open_paths(list(self.session.requested_paths))  # new weights: the newest image again
+            self.open_paths(list(self.session.paths_to_reanalyse()))  # new weights: the newest image again
 
     # ================================================================ results
     @Slot(object)
@@ -285,8 +286,9 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.progress.setVisible(False)
         self.predictions.set_busy(False)
         self.time_label.setText(f"inference {seconds * 1000:.0f} ms")
-        if self.message.isVisible() and self.message.property("isError"):
+        if self.message.isVisible() and self.message.property("isError") and not self._completing:
             self.notice.clear()
+        self._completing = False
         path = self.session.image["path"] if self.session.image else ""
         if path and Path(path).parent != Path(os.path.realpath(SAMPLE_CAT)).parent and not is_paste_file(path):
             app_settings.push_recent(self.settings, path)
@@ -302,6 +304,12 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.progress.setVisible(False)
         self.predictions.set_busy(False)
         self.show_error(message)
+        held = self.session.image
+        if held is not None and not self.session.whole and self.session.requested_paths != (held["path"],):
+            # The failed open cut the image on screen short (its pass or its statistics were dropped
+            # as stale): analyse it again, so what stays on screen is whole; the message stays.
+            self._completing = True
+            self.open_paths([held["path"]])
 
     def show_error(self, message: str, error: bool = True) -> None:
         """A one-line message at the top of the window; results on screen stay."""

@@ -53,6 +53,7 @@ class Session(QObject):
         self.demo = None
         self.seconds: float | None = None
         self.busy = False
+        self.failed_id = 0
         self._detailed = False
         self._models: dict[int, dict] = {}  # generation → info, for results that arrive after a reload
         self._pastes: set[str] = set()
@@ -128,7 +129,15 @@ class Session(QObject):
     def fail(self, rid: int, message: str) -> None:
         if self._newest(rid):
             self.busy = False
+            self.failed_id = rid
             self.failed.emit(message)
+
+    def paths_to_reanalyse(self) -> tuple[str, ...] | None:
+        """What to analyse again (new weights, or a failed open that cut the held image short):
+        the newest request, unless it failed, then the image on screen."""
+        if self.failed_id == self.request_id:
+            return (self.image["path"],) if self.image else None
+        return self.requested_paths
 
     def _holds(self, rid: int) -> bool:
         return rid == self.results_id == self.request_id
@@ -166,6 +175,7 @@ class Session(QObject):
             self._delete(path)
         self.layers = {}
         self.image = self.predictions = self.demo = None
+        self.request_id, self.results_id = -1, -2  # whatever the worker still sends is dropped
 
     def _delete(self, path: str) -> None:
         self._pastes.discard(path)

@@ -97,6 +97,7 @@ class InferenceWorker(QObject):
         # The runs were computed by the old model: drop them (and with them the old model) first.
         replacing = self._bundle is not None
         self.run = self.pinned = None
+        self.run_id = 0
         self._bundle = bundle
         if bundle.source != "untrained":
             release_untrained()
@@ -158,7 +159,8 @@ class InferenceWorker(QObject):
             t0 = time.perf_counter()
 
             def on_image(img, prep):
-                self.run = None  # the new image loaded: let the previous run go before this forward
+                if not stale():  # the new image loaded and is the newest: let the previous run go first
+                    self.run, self.run_id = None, 0
                 self.imageReady.emit(rid, {
                     "path": img.path, "rgb": img.rgb, "width": img.width, "height": img.height,
                     "reduced": img.reduced, "rect": prep.rect, "view_rgb": prep.view_rgb,

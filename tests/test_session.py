@@ -43,12 +43,13 @@ def test_new_weights_keep_the_image_just_opened(shown, qtbot, tmp_path, vgg_chec
     w.session.modelChanged.connect(export_now)
     w.load_weights(str(vgg_checkpoint))
     w.open_image(b)
+    b_request = w.controller.analyses.newest
     qtbot.waitUntil(lambda: _whole(w, b, "file"), timeout=RESULT_TIMEOUT)
+    assert w.controller.analyses.newest == b_request  # B was not analysed twice, A not again
     assert refused == [False] and not (tmp_path / "fig.png").exists()
     assert w.session.predictions.top[0]["label"] in ("cat", "dog")
     assert w.predictions.title_label.text() == "Both classes"  # not "Top 5" for a 2-class model
     assert "ImageNet" not in w.model_label.text() and "2 classes" in w.model_label.text()
-    qtbot.wait(300)  # let any wrongly queued re-analysis of the old image arrive
     assert w.session.image["path"] == b
     assert w.export_figure(str(tmp_path / "fig.png"))
     w.session.modelChanged.disconnect(export_now)
@@ -289,3 +290,36 @@ def test_screenshot_mode_leaves_the_users_settings_alone(tmp_path, cat_path):
     saved = [p for p in config.rglob("*") if p.is_file()]
     assert all("features.5" not in p.read_text() for p in saved)  # the layer it showed was not remembered
     assert not list(tmp_path.glob("convscope-screenshot-*"))      # nor left behind as scratch settings
+
+
+def test_a_failed_open_leaves_the_image_on_screen_whole(shown, qtbot, tmp_path):
+    """Open A, and while A is being analysed drop a broken file: A was cut short as stale, so it is
+    analysed again; the error stays visible."""
+    w = shown
+    a = _photo(tmp_path, "a.png", (160, 120), (30, 60, 200))
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a picture")
+    with qtbot.waitSignal(w.session.imageChanged, timeout=RESULT_TIMEOUT):
+        w.open_image(a)
+    with qtbot.waitSignal(w.errorShown, timeout=RESULT_TIMEOUT) as sig:
+        w.open_image(str(bad))
+    assert "broken.png" in sig.args[0]
+    qtbot.waitUntil(lambda: _whole(w, a), timeout=RESULT_TIMEOUT)
+    assert w.message.isVisible() and "broken.png" in w.message.text()
+
+
+def test_a_download_that_ends_after_other_weights_were_chosen_changes_nothing(
+        shown, qtbot, tmp_path, monkeypatch, throttled_weights, vgg_checkpoint, cat_path):
+    from dataclasses import replace
+
+    monkeypatch.setenv("CONVSCOPE_OFFLINE", "0")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    w = shown
+    w.base_request = replace(w.base_request, url=throttled_weights, offline=False)
+    with qtbot.waitSignal(w.controller.downloadProgress, timeout=RESULT_TIMEOUT):
+        w.download_imagenet()
+    w.load_weights(str(vgg_checkpoint))
+    qtbot.waitUntil(lambda: _whole(w, str(cat_path), "file"), timeout=RESULT_TIMEOUT)
+    qtbot.waitUntil(lambda: w.controller.downloading is None, timeout=120_000)
+    qtbot.wait(500)  # a wrongly started load of the downloaded weights would be under way by now
+    assert w.session.model_info["source"] == "file" and _whole(w, str(cat_path), "file")
