@@ -10,6 +10,7 @@ from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["CONVSCOPE_OFFLINE"] = "1"
+os.environ["CONVSCOPE_MALLOC"] = "default"  # see inference/allocator.py: the suite's peak, not its speed
 _HOME = tempfile.mkdtemp(prefix="convscope-test-home-")
 os.environ["TORCH_HOME"] = os.path.join(_HOME, "torch")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
@@ -51,14 +52,16 @@ def vgg_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def reference_vgg(vgg_checkpoint):
-    """An independent model: a plain torchvision VGG16 (in-place ReLUs, contiguous memory) with the
-    checkpoint's weights, loaded once per session. Tests must not modify it."""
+def reference_vgg(vgg_checkpoint, file_bundle):
+    """An independent model: a plain torchvision VGG16 (its own modules, in-place ReLUs) holding the
+    checkpoint's weights. It shares their storage with ``file_bundle`` rather than holding another
+    528 MB (test_model checks the engine's weights against the file). Tests must not modify it."""
     import torch
     from torchvision.models import vgg16
 
-    model = vgg16(num_classes=2)
-    model.load_state_dict(torch.load(vgg_checkpoint, weights_only=True))
+    with torch.device("meta"):
+        model = vgg16(num_classes=2)
+    model.load_state_dict(file_bundle.model.state_dict(), assign=True)
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()
@@ -66,8 +69,7 @@ def reference_vgg(vgg_checkpoint):
 
 @pytest.fixture(scope="session")
 def reference_forward(reference_vgg):
-    """An independent computation: ``reference_vgg`` applied module by module in contiguous memory,
-    each output cloned. Returns a function of a [3,224,224] input tensor → {qualified name: numpy
+    """An independent computation: ``reference_vgg`` applied module by module, each output cloned. Returns a function of a [3,224,224] input tensor → {qualified name: numpy
     array without batch dim}."""
     import torch
 

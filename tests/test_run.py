@@ -199,11 +199,13 @@ def _reference_gradient(model, x, layer, score_of, input_grad=False):
         if name and not list(m.children()):
             handles.append(m.register_forward_hook(lambda m, a, o, n=name: (outs.__setitem__(n, o), o.clone())[1]))
     assert not any(p.requires_grad for p in model.parameters())
+    restore = not next(model.parameters()).is_contiguous(memory_format=torch.channels_last)
     model.to(memory_format=torch.channels_last)
     try:
         logits = model(x)
     finally:
-        model.to(memory_format=torch.contiguous_format)  # the shared reference model stays as it was
+        if restore:
+            model.to(memory_format=torch.contiguous_format)  # a shared reference model stays as it was
         for h in handles:
             h.remove()
     score = score_of(logits, outs)
