@@ -41,6 +41,18 @@ def run_gui(argv: list[str]) -> int:
             return fail("no display to open the window on (DISPLAY is not set); "
                          "use 'convscope inspect IMAGE' or 'convscope export IMAGE --out fig.png' instead")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    size = None
+    if args.size:
+        try:
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+            if len(size) != 2:
+                raise ValueError(args.size)
+        except ValueError:
+            return fail(f"--size wants WxH, e.g. 1480x940, not {args.size!r}")
+    from .qt_setup import xcb_problem
+    problem = xcb_problem()  # before Qt aborts with a message that names the wrong library
+    if problem:
+        return fail(problem)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -48,34 +60,64 @@ def run_gui(argv: list[str]) -> int:
     from .main_window import MainWindow
     from .resources import SAMPLE_CAT, app_icon
 
+    embedded = QApplication.instance() is not None  # a caller's QApplication (tests): return normally
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("ConvScope")
     app.setOrganizationName("ConvScope")
     app.setDesktopFileName("convscope")
     app.setWindowIcon(app_icon())
     # A screenshot uses the default layout, so pictures are repeatable whatever the user last did.
-    window = MainWindow(weights_request(args), preprocess=args.preprocess, restore_layout=not args.screenshot)
+    window = MainWindow(weights_request(args), preprocess=args.preprocess, restore_layout=not args.screenshot,
+                        controller=None if embedded else exiting_controller())
     from .logging_setup import install_excepthook
     install_excepthook(window.show_error)
-    if args.size:
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-            window.resize(w, h)
-        except ValueError:
-            return fail(f"--size wants WxH, e.g. 1480x940, not {args.size!r}")
+    if size:
+        window.resize(*size)
     window.show()
     image = args.image or str(SAMPLE_CAT)
     exit_code = [0]
     if args.screenshot:
         _arm_screenshot(app, window, args, exit_code)
-    if os.environ.get("CONVSCOPE_TRACE_STARTUP"):
-        _trace_startup(window)
-    if os.environ.get("CONVSCOPE_AUTOCLOSE"):
-        _autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
+    if os.environ.get("CONVSCOPE_TRACE_STARTUP") or os.environ.get("CONVSCOPE_AUTOCLOSE"):
+        from .gui_trace import autoclose, trace_startup
+        if os.environ.get("CONVSCOPE_TRACE_STARTUP"):
+            trace_startup(window, os.environ["CONVSCOPE_TRACE_STARTUP"])
+        if os.environ.get("CONVSCOPE_AUTOCLOSE"):
+            autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
     QTimer.singleShot(0, lambda: window.open_image(image))
     app.exec()
+    if not embedded:
+        leave(exit_code[0])
     leave_if_threads_stuck(exit_code[0])
     return exit_code[0]
+
+
+# The process ends once the window has closed, so waiting longer than this for the inference thread
+# (stuck in torch's import or in torch.load, neither interruptible) gains nothing; the downloader
+# stops at its next chunk well within it, deleting its partial file.
+EXIT_WAIT_MS = 600
+
+
+def exiting_controller():
+    """The window's controller when the process ends with the window: a short wait at shutdown."""
+    from .controller import Controller
+
+    class ExitingController(Controller):
+        def shutdown(self, timeout_ms: int = EXIT_WAIT_MS) -> bool:
+            return super().shutdown(min(timeout_ms, EXIT_WAIT_MS))
+
+    return ExitingController()
+
+
+def leave(code: int) -> None:
+    """End the process now that the window has closed (settings synced, threads stopped or given
+    up on): flush the log and stdio, and skip the interpreter's teardown of torch, the model and
+    Qt, which took 1.2–1.6 s of the close on this machine and saves nothing."""
+    import logging
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def leave_if_threads_stuck(code: int) -> None:
@@ -84,11 +126,7 @@ def leave_if_threads_stuck(code: int) -> None:
     from .controller import threads_left_running
 
     if threads_left_running():
-        import logging
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        leave(code)
 
 
 def _arm_screenshot(app, window, args, exit_code) -> None:
@@ -131,51 +169,3 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
 
     window.resultShown.connect(shoot)
     window.errorShown.connect(on_error)
-
-
-def _trace_startup(window) -> None:
-    """For bench/: print wall-clock times of the first paint and the first result, then quit."""
-    import json
-    import time
-
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
-    def say(event: str) -> None:
-        try:
-            print(json.dumps({"event": event, "t": time.time()}), flush=True)
-        except OSError:  # nobody is listening any more: stop rather than loop
-            QTimer.singleShot(0, window.close)
-
-    class FirstPaint(QObject):
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint:
-                obj.removeEventFilter(self)
-                say("first_paint")
-            return False
-
-    window._first_paint_filter = FirstPaint(window)
-    window.installEventFilter(window._first_paint_filter)
-
-    def on_result(_path):
-        say("first_result")
-        QTimer.singleShot(0, window.close)
-
-    window.resultShown.connect(on_result)
-
-
-def _autoclose(window, when: str) -> None:
-    """For shutdown tests: close the window at a chosen moment ("first-layer" or "download"),
-    printing the wall-clock time of the close so the caller can time the exit."""
-    import json
-    import time
-
-    from PySide6.QtCore import Qt, QTimer
-
-    def close(*_):
-        print(json.dumps({"event": "closing", "t": time.time()}), flush=True)
-        QTimer.singleShot(0, window.close)
-
-    if when == "first-layer":
-        window.controller.layerReady.connect(close, Qt.ConnectionType.SingleShotConnection)
-    elif when == "download":
-        window.controller.downloadProgress.connect(close, Qt.ConnectionType.SingleShotConnection)
