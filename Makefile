@@ -2,8 +2,11 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 SAMPLE  := resources/samples/cat.png
+# What Qt's X11 (xcb) plugin needs on Debian/Ubuntu (ldd on PySide6's libqxcb.so; apt pulls in the rest).
+QT_X11_DEBS := libegl1 libgl1 libglib2.0-0 libfontconfig1 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 \
+               libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
 
-.PHONY: run test bench soak clean
+.PHONY: run test bench soak xvfb-check xvfb-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -22,6 +25,16 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(PY) -m pytest -q -m soak
+
+# 20 launches of the real window under Xvfb: each time the first prediction must reach the X server's
+# screen without any input event (issue 9: a window that waited for the mouse). Needs Xvfb and xwd.
+xvfb-check: $(STAMP)
+	$(PY) bench/xvfb_launch.py --runs 20 --keep /tmp/convscope-xvfb-check
+
+# Xvfb, xwd and Qt's X11 libraries (Debian/Ubuntu, as root).
+xvfb-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps $(QT_X11_DEBS)
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache
