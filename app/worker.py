@@ -66,7 +66,6 @@ class InferenceWorker(QObject):
     @Slot(object)
     def load_model(self, request) -> None:
         """Resolve and load weights; on failure keep the current model. Downloads are handed to the downloader."""
-        self._yield_to_ui()
         try:
             from inference.errors import ConvScopeError
             from inference.model import load_model, needs_download
@@ -109,15 +108,26 @@ class InferenceWorker(QObject):
     _niced = False
 
     def _yield_to_ui(self) -> None:
-        """Lower this thread's priority before torch starts its worker threads (they inherit it):
-        on two cores the UI thread must win when both want the CPU, or the window stutters."""
+        """Once the first result is in, lower the priority of this thread and of torch's threads (they
+        carry its name): on two cores the UI thread must win when both want the CPU, or the window
+        stutters. Not before: niced, the start-up (torch's import, the weights, the first forward)
+        lost about 10:1 to any other CPU load in the same session, and the window sat on "loading"
+        for 53 s instead of 10 s beside two busy loops (issue 9)."""
         if self._niced or not hasattr(os, "setpriority"):
             return
         self._niced = True
+        me = threading.get_native_id()
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except OSError:
-            pass
+            name = _thread_name(me)
+            tasks = [int(t) for t in os.listdir("/proc/self/task")]
+        except OSError:  # no /proc (macOS): this thread only
+            name, tasks = None, [me]
+        for tid in tasks:
+            try:
+                if name is None or _thread_name(tid) == name:
+                    os.setpriority(os.PRIO_PROCESS, tid, 10)
+            except OSError:
+                pass
 
     @staticmethod
     def _describe(request) -> str:
@@ -176,6 +186,7 @@ class InferenceWorker(QObject):
                           on_demo=lambda d: self.demoReady.emit(rid, d), cancel=stale)
             self.run, self.run_id = run, rid
             self.finished.emit(rid, time.perf_counter() - t0)
+            self._yield_to_ui()
             self._detail.emit(rid, request.focus)
         except Cancelled:
             return
@@ -245,6 +256,11 @@ class InferenceWorker(QObject):
         except Exception as err:
             log.error("demo conv failed:\n%s", traceback.format_exc())
             self.demoFailed.emit(request.id, request.analysis_id, f"demo conv failed: {err}")
+
+
+def _thread_name(tid: int) -> str:
+    with open(f"/proc/self/task/{tid}/comm") as fh:
+        return fh.read()
 
 
 def _untrained_meanwhile(request):

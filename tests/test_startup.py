@@ -139,3 +139,38 @@ def test_close_during_startup_exits_0_within_2s(tmp_path, cat_path, when):
     print(f"\nclosed {ended - closing:.2f} s after the close ({when})")
     assert proc.returncode == 0, proc.stderr.read()
     assert ended - closing < 2.0
+
+
+def _inference_thread_nices() -> list[int]:
+    """Nice values of the inference thread and of the threads it started (torch's, which carry its name)."""
+    nices = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            if open(f"/proc/self/task/{tid}/comm").read().strip() == "convscope-infer":
+                stat = open(f"/proc/self/task/{tid}/stat").read()
+                nices.append(int(stat.rsplit(")", 1)[1].split()[16]))
+        except OSError:
+            pass
+    return nices
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads thread priorities from /proc")
+def test_the_worker_yields_to_the_ui_only_after_the_first_result(qtbot, cat_path):
+    """Niced from the start, the worker lost 10:1 to any other CPU load in its session and the window sat
+    on "loading" for 53 s (issue 9). Start-up runs at normal priority; once the first result is in,
+    the worker and torch's threads give way to the UI thread."""
+    from app.controller import Controller
+    from gui_helpers import RESULT_TIMEOUT
+    from inference.weights_request import WeightsRequest
+
+    controller = Controller()
+    try:
+        controller.load_model(WeightsRequest(untrained=True, offline=True))
+        qtbot.waitUntil(lambda: controller.session.model_info is not None, timeout=RESULT_TIMEOUT)
+        before = _inference_thread_nices()
+        assert before and set(before) == {os.getpriority(os.PRIO_PROCESS, 0)}  # the model was built at normal priority
+        with qtbot.waitSignal(controller.session.finished, timeout=RESULT_TIMEOUT):
+            controller.analyze([str(cat_path)], "imagenet", {"preset": "random", "seed": 0, "weight": None, "bias": None})
+        qtbot.waitUntil(lambda: set(_inference_thread_nices()) == {10}, timeout=5000)
+    finally:
+        controller.shutdown()
