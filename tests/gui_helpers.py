@@ -24,3 +24,28 @@ def drop_urls(window, urls: list[QUrl] | None = None, text: str | None = None) -
 
 def drop_files(window, *paths) -> None:
     drop_urls(window, [QUrl.fromLocalFile(str(p)) for p in paths])
+
+
+def run_gui_until_closed(tmp_path, extra_env: dict, *args):
+    """Run ``main.py *args`` offscreen until it prints its "closing" event and exits.
+
+    Returns (process, wall-clock time of the close or None, wall-clock time it ended)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), **extra_env}
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=root, env=env)
+    closing = None
+    for line in proc.stdout:
+        if '"closing"' in line:
+            closing = json.loads(line)["t"]
+            break
+    proc.wait(timeout=120)
+    return proc, closing, time.time()

@@ -5,7 +5,6 @@ GUI and CLI face the same generated inputs (tests/input_corpus.py).
 import json
 import os
 import pickle
-import subprocess
 import sys
 import threading
 import time
@@ -18,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 
 import input_corpus as corpus
 from loopback import loopback_server
-from gui_helpers import RESULT_TIMEOUT, drop_files
+from gui_helpers import RESULT_TIMEOUT, drop_files, run_gui_until_closed
 from main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,18 +156,7 @@ def test_rapid_requests_end_with_the_last_image(shown, qtbot, tmp_path):
 
 # ---------------------------------------------------------------------- shutdown
 def _run_gui_until_closed(tmp_path, extra_env, *args):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-           "XDG_DATA_HOME": str(tmp_path / "data"), **extra_env}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-    closing = None
-    for line in proc.stdout:
-        if '"closing"' in line:
-            closing = json.loads(line)["t"]
-            break
-    proc.wait(timeout=120)
-    ended = time.time()
-    return proc, closing, ended
+    return run_gui_until_closed(tmp_path, extra_env, *args)
 
 
 def test_close_during_inference_exits_0_within_2s(tmp_path, cat_path):

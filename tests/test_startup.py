@@ -4,17 +4,16 @@ The soname → package names below are Debian 12's (``dpkg -S`` on the machine t
 issue was found on), written out here rather than derived, so the rule in
 app/qt_setup.py is checked against the distribution, not against itself.
 """
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from app import qt_setup
+from gui_helpers import run_gui_until_closed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,17 +123,7 @@ def test_real_ldd_finds_a_library_the_plugin_needs_but_the_system_lacks(tmp_path
 def test_close_during_startup_exits_0_within_2s(tmp_path, cat_path, when):
     """Closed as soon as the window is up (the worker is still importing torch, which nothing can
     interrupt) or while the model is being built: the README promises an exit within 2 s."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CONVSCOPE_AUTOCLOSE": when,
-           "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), str(cat_path), "--offline"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    closing = None
-    for line in proc.stdout:
-        if '"closing"' in line:
-            closing = json.loads(line)["t"]
-            break
-    proc.wait(timeout=120)
-    ended = time.time()
+    proc, closing, ended = run_gui_until_closed(tmp_path, {"CONVSCOPE_AUTOCLOSE": when}, str(cat_path), "--offline")
     assert closing is not None, proc.stderr.read()
     print(f"\nclosed {ended - closing:.2f} s after the close ({when})")
     assert proc.returncode == 0, proc.stderr.read()
