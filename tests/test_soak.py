@@ -33,7 +33,7 @@ def qobject_count(window) -> int:
     return len(window.findChildren(QObject)) + len(QApplication.allWidgets())
 
 
-def test_two_hundred_images(qtbot, tmp_path):
+def test_two_hundred_images(qtbot, tmp_path, monkeypatch):
     from app.main_window import MainWindow
     from app.settings import settings
 
@@ -45,6 +45,8 @@ def test_two_hundred_images(qtbot, tmp_path):
         Image.fromarray(arr).resize((640, 480), Image.BILINEAR).save(p)
         paths.append(p)
 
+    # The app's own allocator setting (the rest of the suite trims, see conftest): this measures what users run.
+    monkeypatch.delenv("CONVSCOPE_MALLOC", raising=False)
     settings().clear()
     win = MainWindow()
     qtbot.addWidget(win)
