@@ -20,6 +20,10 @@ from test_reliability import Heartbeat
 pytestmark = pytest.mark.soak
 
 N_IMAGES = 200
+# The first images warm the grid's layer caches and the allocator: RSS steps up ~25 MB by image 50
+# and then holds (measured: 1703, 1713, 1728 MB at images 10, 30, 50; 1728 at 70 and 90). A leak
+# grows with every image after that.
+WARM = 50
 
 
 def rss_mb() -> float:
@@ -60,17 +64,17 @@ def test_two_hundred_images(qtbot, tmp_path, monkeypatch):
                 win.open_image(str(paths[i % len(paths)]))
             win.show_layer(layers[i % len(layers)])  # browse as a user would
         stalls.append(beat.worst)
-        if i in (9, N_IMAGES - 1):
+        if i in (WARM - 1, N_IMAGES - 1):
             gc.collect()
             qtbot.wait(20)
             rss.append(rss_mb())
             objects.append(qobject_count(win))
     win.close()
     growth = rss[1] - rss[0]
-    print(f"\nRSS after 10 images {rss[0]:.0f} MB, after {N_IMAGES}: {rss[1]:.0f} MB (growth {growth:.1f} MB); "
+    print(f"\nRSS after {WARM} images {rss[0]:.0f} MB, after {N_IMAGES}: {rss[1]:.0f} MB (growth {growth:.1f} MB); "
           f"QObjects {objects[0]} → {objects[1]}; worst UI gap {max(stalls) * 1000:.0f} ms, "
           f"median per-image worst {np.median(stalls) * 1000:.0f} ms")
-    assert growth <= 50, f"RSS grew by {growth:.1f} MB over {N_IMAGES} images"
+    assert growth <= 50, f"RSS grew by {growth:.1f} MB over images {WARM + 1}-{N_IMAGES}"
     # A leak grows with every image (190 more images here); a few transient objects (a tooltip,
     # a pending timer) are not a leak.
     assert objects[1] <= objects[0] + 5, f"QObjects grew from {objects[0]} to {objects[1]}"
