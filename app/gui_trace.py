@@ -64,14 +64,16 @@ def trace_startup(window, mode: str) -> None:
             QTimer.singleShot(STAY_MS, window.close)
         QTimer.singleShot(0, report)
 
-    def on_result(_path):
+    def on_result(_seconds):
+        # The first answer is on screen (predictions, the focused layer, the demo); the statistics of
+        # the other layers still follow, off the UI thread, but nothing waits for them.
         say(window, "first_result")
         if not stay:
             QTimer.singleShot(0, window.close)
 
     if stay:
         window.session.predictionsChanged.connect(on_predictions, Qt.ConnectionType.SingleShotConnection)
-    window.resultShown.connect(on_result, Qt.ConnectionType.SingleShotConnection)
+    window.session.finished.connect(on_result, Qt.ConnectionType.SingleShotConnection)
 
 
 def autoclose(window, when: str) -> None:
