@@ -58,6 +58,7 @@ def growth() -> tuple[float, list[float]]:
 
     analyses = Generation()
     worker = InferenceWorker(analyses, Generation())
+    worker._niced = True  # on this process's main thread: see bench_pipeline
     seen = {"layers": 0, "finished": 0, "failed": []}
 
     def count(key):
