@@ -57,8 +57,14 @@ def backward(chain: Chain, modules: dict[str, nn.Module], outputs: dict[str, tor
             inp = given.reshape(given.shape[0], *shape) if shape is not None else given
             g = _vjp(modules[name], inp, outputs[name], g)
             if shape is not None:
-                g = g.reshape(given.shape)
+                g = g.reshape(g.shape[0], *given.shape[1:])  # g may carry several targets (a batch)
     return g
+
+
+def batchable(module: nn.Module) -> bool:
+    """Modules whose product above takes a batch of gradients against a kept input of batch 1."""
+    kind = type(module)
+    return kind in (nn.ReLU, nn.Linear) or (kind is nn.Dropout and not module.training)
 
 
 def seed_for_unit(output: torch.Tensor, channel: int, y: int | None, x: int | None) -> torch.Tensor:

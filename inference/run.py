@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .backprop import backward, seed_for_logits, seed_for_unit
+from .backprop import backward, batchable, seed_for_logits, seed_for_unit
 from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
 from .chain import Chain, chain_of
 from .demo_conv import DemoConvResult
@@ -48,6 +48,9 @@ def forward_lock(model) -> threading.Lock:
         if lock is None:
             lock = _locks[model] = threading.Lock()
         return lock
+
+
+MAX_PRIMED = 64  # primed targets kept per run (VGG16: 100 KB each)
 
 
 class _Stop(Exception):
@@ -80,6 +83,8 @@ class Run:
     demo: DemoConvResult | None = None
     seconds: float = 0.0
     top_k: int = 5
+    # target → (leaf index, d target / d that leaf's output): gradients primed for several classes at once
+    primed: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ basics
     def input_batch(self) -> torch.Tensor:
@@ -91,6 +96,7 @@ class Run:
         """Drop the kept tensors (a new image replaces this run)."""
         self.tensors.clear()
         self.layers.clear()
+        self.primed.clear()
 
     def compute_stats(self, names=None) -> None:
         """Per-channel statistics of ``names`` (default: every layer), computed here, not by a view."""
@@ -170,7 +176,11 @@ class Run:
         with forward_lock(model):
             if chain is not None:
                 at = chain.index(layer)
-                end, g = self._seed(target, chain)
+                if not isinstance(target, Unit):
+                    self.prime_gradients([target])  # kept at the head's boundary: a second visit is cheap
+                end, g = self.primed.get(target, (None, None))
+                if end is None or end < at:
+                    end, g = self._seed(target, chain)
                 if end > at:
                     g = backward(chain, self._modules(), self.tensors, self.tensors[layer], at + 1, end, g)
                 return self._as_array(g, self.tensors[layer])
@@ -178,6 +188,31 @@ class Run:
                 a, score = self._hooked_score(target, at=layer)
                 (grad,) = torch.autograd.grad(score, a, allow_unused=True)
         return self._as_array(grad, a)
+
+    def prime_gradients(self, targets) -> None:
+        """Take several logit targets (the top classes, cat, dog) back through the network's linear head
+        at once: one pass over its weights (fc6's 411 MB read once, not once per class). Later gradients
+        of those targets, at any layer before the head, start from there, so switching between them
+        costs only the few layers between the head and the layer."""
+        targets = [t for t in dict.fromkeys(targets) if not isinstance(t, Unit) and t not in self.primed]
+        chain = self._chain()
+        if chain is None or not targets:
+            return
+        modules = self._modules()
+        end = len(chain.names) - 1
+        start = end
+        while start > 0 and batchable(modules[chain.names[start]]):
+            start -= 1
+        start += 1  # the head: leaves start..end, each taking a batch of gradients
+        if start > end:
+            return
+        with forward_lock(self._model):
+            seeds = torch.cat([seed_for_logits(self.logits, t.of_logits) for t in targets])
+            g = backward(chain, modules, self.tensors, self.tensors[chain.names[start - 1]], start, end, seeds)
+        for t, gk in zip(targets, g):
+            self.primed[t] = (start - 1, gk.unsqueeze(0))
+        while len(self.primed) > MAX_PRIMED:  # the oldest first (dicts keep insertion order)
+            self.primed.pop(next(iter(self.primed)))
 
     def input_gradient(self, target: Target) -> np.ndarray:
         """d target / d input, float32 [3, H, W]: the basis of the effective receptive field."""
