@@ -11,12 +11,13 @@ import logging
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from .downloader import DownloadWorker
-from .requests import AnalyzeRequest, DemoRequest, Generation
+from .requests import AnalyzeRequest, CamRequest, DemoRequest, Generation
 from .session import Session
 from .worker import InferenceWorker
 
 log = logging.getLogger("convscope.controller")
 
+CAM_PURPOSES = ("top", "explain", "grid")
 _STUCK = []  # threads that would not stop at exit: kept alive so Qt never destroys a running QThread
 
 
@@ -25,6 +26,7 @@ class Controller(QObject):
     _loadModel = Signal(object)
     _analyze = Signal(object)
     _runDemo = Signal(object)
+    _computeCam = Signal(object)
     _download = Signal(object)
 
     # Model and download state, for the window's status bar.
@@ -40,12 +42,13 @@ class Controller(QObject):
         self.session = Session(self)
         self.analyses = Generation()
         self.demos = Generation()
+        self.cams = {purpose: Generation() for purpose in CAM_PURPOSES}
         self.downloading = None            # the WeightsRequest being downloaded
         self._load_after = 0
         self._newest_load = None           # the weights the user asked for last
         self._thread = QThread()
         self._thread.setObjectName("convscope-inference")
-        self.worker = InferenceWorker(self.analyses, self.demos)
+        self.worker = InferenceWorker(self.analyses, self.demos, self.cams)
         self.worker.moveToThread(self._thread)
         self._dl_thread = QThread()
         self._dl_thread.setObjectName("convscope-download")
@@ -55,6 +58,7 @@ class Controller(QObject):
         self._loadModel.connect(self.worker.load_model)
         self._analyze.connect(self.worker.analyze)
         self._runDemo.connect(self.worker.run_demo)
+        self._computeCam.connect(self.worker.compute_cam)
         self._download.connect(self.downloader.download)
         s, w = self.session, self.worker
         w.modelLoading.connect(self.modelLoading)
@@ -68,6 +72,8 @@ class Controller(QObject):
         w.demoReady.connect(s.set_demo)
         w.demoUpdated.connect(self._on_demo_update)
         w.demoFailed.connect(self._on_demo_failed)
+        w.camReady.connect(self._on_cam)
+        w.camFailed.connect(self._on_cam_failed)
         w.failed.connect(s.fail)
         w.finished.connect(s.finish)
         d = self.downloader
@@ -96,8 +102,21 @@ class Controller(QObject):
     def analyze(self, paths, preprocess: str, demo: dict, max_side: int = 1024, focus: str | None = None) -> int:
         rid = self.analyses.next()
         self.session.request(rid, paths)
-        self._analyze.emit(AnalyzeRequest(rid, tuple(str(p) for p in paths), preprocess, dict(demo), max_side, focus))
+        top = CamRequest(self._next_cam("top"), rid, purpose="top")  # the figure's; one backward, no forward
+        self._analyze.emit(AnalyzeRequest(rid, tuple(str(p) for p in paths), preprocess, dict(demo), max_side, focus,
+                                          cam=top))
         return rid
+
+    def request_cam(self, layer: str | None, target: str | None, method: str, purpose: str = "explain") -> int:
+        """A CAM of the image whose results are shown (the worker keeps its run); newest per purpose wins."""
+        cid = self._next_cam(purpose)
+        self._computeCam.emit(CamRequest(cid, self.session.results_id, layer, target, method, purpose))
+        return cid
+
+    def _next_cam(self, purpose: str) -> int:
+        cid = self.cams[purpose].next()
+        self.session.request_cam(purpose, cid)
+        return cid
 
     def rerun_demo(self, demo: dict, max_side: int = 1024) -> int:
         """Re-run the demo conv on the image whose results are shown (the worker has its photo)."""
@@ -118,6 +137,14 @@ class Controller(QObject):
         self.session.add_layer(rid, layer)
         if rid == self.session.request_id:
             self.layerReady.emit(layer)
+
+    @Slot(object, object)
+    def _on_cam(self, request, cam) -> None:
+        self.session.set_cam(request.purpose, request.id, request.analysis_id, cam)
+
+    @Slot(object, str)
+    def _on_cam_failed(self, request, message: str) -> None:
+        self.session.fail_cam(request.purpose, request.id, request.analysis_id, message)
 
     @Slot(int, int, object)
     def _on_demo_update(self, rid: int, analysis_id: int, demo) -> None:
@@ -166,6 +193,8 @@ class Controller(QObject):
         """
         self.analyses.closing = True
         self.demos.closing = True
+        for generation in self.cams.values():
+            generation.closing = True
         self.downloader.closing = True
         self.downloader.cancel = True
         self.session.close()

@@ -4,16 +4,16 @@ The window shows what the Session holds (current results from the worker
 thread, already filtered by request id) and tells the controller what the
 user asks for; it never runs torch. Imports of the engine are avoided at
 module level so the window can paint before torch is loaded. Exports and the
-Weights menu live in their own mixins (window_exports, window_weights).
+Weights menu, the menus and status bar, and the explain view live in their own
+mixins (window_exports, window_weights, window_menus, window_explain).
 """
 import logging
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from inference.weights_request import WeightsRequest
 from widgets.channel_grid import ChannelGrid
@@ -28,6 +28,8 @@ from . import settings as app_settings
 from .controller import Controller
 from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
+from .window_explain import ExplainActions
+from .window_menus import MenuActions
 from .window_exports import ExportActions
 from .window_open import OpenActions
 from .window_weights import WeightsActions
@@ -39,7 +41,7 @@ DEFAULT_LAYER = "features.0"
 LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not restored
 
 
-class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
+class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, MenuActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)
@@ -77,7 +79,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.message = self.notice.message
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.grid)
-        self.splitter.addWidget(self.overlay)
+        self.splitter.addWidget(self._build_explain())
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         central = QWidget()
@@ -121,61 +123,6 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         lay.addStretch(1)  # spare height below the help, so it sits right under the predictions
         return column
 
-    def _build_status(self) -> None:
-        sb = self.statusBar()
-        self.model_label = QLabel("VGG16 · loading…")
-        self.time_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.controller.cancel_download)
-        sb.addWidget(self.model_label, 1)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.cancel_button)
-        sb.addPermanentWidget(self.time_label)
-
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(slot)
-        menu.addAction(act)
-        return act
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._action(f, "&Open image…", self.open_dialog, QKeySequence.StandardKey.Open)
-        self.recent_menu = f.addMenu("Open &recent")
-        self._action(f, "&Paste image or path", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(f, "Open the sample &cat", lambda: self.open_image(str(SAMPLE_CAT)))
-        f.addSeparator()
-        self._action(f, "&Export figure…", self.export_figure_dialog, "Ctrl+E",
-                     "The photo, the demo conv, the layer's top channels, the overlay and the predictions in one figure")
-        self._action(f, "Export &grid image…", self.export_grid_dialog)
-        self._action(f, "Export &overlay image…", self.export_overlay_dialog)
-        self._action(f, "Export layer &activations (.npy)…", self.export_npy_dialog)
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        w = mb.addMenu("&Weights")
-        self._action(w, "&Load weights…", self.load_weights_dialog, tip="A VGG16 state_dict checkpoint, plus optional class names")
-        self.download_action = self._action(w, "&Download ImageNet weights (528 MB)", self.download_imagenet)
-        self.download_action.setEnabled(not self._offline_now())
-        if self._offline_now():
-            self.download_action.setToolTip("offline mode: downloads are disabled")
-        self._action(w, "Use &untrained model", self.use_untrained)
-        v = mb.addMenu("&View")
-        for dock in (self.tree_dock, self.pred_dock, self.demo_dock):
-            v.addAction(dock.toggleViewAction())
-        h = mb.addMenu("&Help")
-        self._action(h, "&About ConvScope", self.about)
-        self._refresh_recent()
-
     def _connect(self) -> None:
         c, s = self.controller, self.session
         c.modelLoading.connect(self._on_model_loading)
@@ -198,6 +145,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         self.grid.normalizationChanged.connect(lambda n: self.settings.setValue("normalization", n))
         self.grid.normalizationChanged.connect(lambda _n: self._reshow_channel())
         self.grid.sortChanged.connect(lambda n: self.settings.setValue("sort", n))
+        self._connect_explain()
         self.overlay.colormapChanged.connect(lambda n: self.settings.setValue("overlayColormap", n))
         self.demo_panel.specChanged.connect(self._on_demo_spec)
 
@@ -340,7 +288,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
         else:
             names = self.session.results_model["class_names"]
             self.grid.set_vector(self._title(layer), layer.data, names if layer.data.shape[0] == len(names) else None)
-            self.overlay.clear_channel()
+            if not self.explaining():
+                self.overlay.clear_channel()
 
     @staticmethod
     def _title(layer) -> str:
@@ -353,6 +302,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
             return
         if self.grid.selected_channel() != index:
             self.grid.select_channel(index)
+        if self.explaining():
+            return  # the overlay explains a class; the grid still follows the click
         fmap = layer.data[index]
         lo, hi, note = self.grid.channel_range(index)  # the overlay follows the grid's scale mode
         self.overlay.set_channel(fmap, self.session.image["rect"],
@@ -362,9 +313,9 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, QMainWindow):
     def current_layer(self):
         return self.session.layer(self.selected_layer)
 
-    def _reshow_channel(self) -> None:
+    def _reshow_channel(self, force: bool = False) -> None:
         channel = self.grid.selected_channel()
-        if channel is not None and self.overlay.has_channel():
+        if channel is not None and (force or self.overlay.has_channel()):
             self.show_channel(channel)
 
     # ================================================================ demo conv

@@ -19,6 +19,7 @@ class AnalyzeRequest:
     demo: dict = field(default_factory=dict)   # DemoConvSpec fields
     max_side: int = 1024
     focus: str | None = None                   # the layer on screen: its statistics travel with it
+    cam: "CamRequest | None" = None            # the CAM to compute right after the answer (explain view, figure)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,22 @@ class DemoRequest:
     analysis_id: int
     demo: dict
     max_side: int = 1024
+
+
+@dataclass(frozen=True)
+class CamRequest:
+    """A class activation map of analysis ``analysis_id``'s kept run (``inference.cam``).
+
+    Each purpose has its own newest-wins counter, so the grid's request never cancels the explain
+    view's. ``target`` is what the user picked, as text: a class index, a class name, "cat" or "dog";
+    None is the top-1 class. ``layer`` None is the model's default CAM layer (its last spatial ReLU)."""
+
+    id: int
+    analysis_id: int
+    layer: str | None = None
+    target: str | None = None
+    method: str = "gradcam"
+    purpose: str = "explain"   # "top" (after each analysis, for the figure), "explain", "grid"
 
 
 class Generation:

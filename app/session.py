@@ -39,6 +39,8 @@ class Session(QObject):
     finished = Signal(float)               # the answer is in (predictions, demo, every layer)
     detailed = Signal()                    # ... and every layer's statistics: the results are whole
     failed = Signal(str)
+    camChanged = Signal(str, object)       # purpose ("top", "explain", "grid"), inference.cam.Cam
+    camFailed = Signal(str, str)           # purpose, one line
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -57,6 +59,11 @@ class Session(QObject):
         self._detailed = False
         self._models: dict[int, dict] = {}  # generation → info, for results that arrive after a reload
         self._pastes: set[str] = set()
+        # Class activation maps of the held analysis: the top-1 class's at the default layer (the
+        # figure's), and the newest one asked for each purpose (the explain view's, the grid's sort).
+        self.top_cam = None
+        self.cams: dict[str, object] = {}
+        self._cam_ids: dict[str, int] = {}
 
     # ----------------------------------------------------------------- requests
     def request(self, rid: int, paths) -> None:
@@ -66,6 +73,10 @@ class Session(QObject):
         for p in self.requested_paths:
             if is_paste_file(p):
                 self._pastes.add(p)
+
+    def request_cam(self, purpose: str, cam_id: int) -> None:
+        """The newest CAM request for ``purpose``: only its answer is kept."""
+        self._cam_ids[purpose] = cam_id
 
     def set_model(self, info: dict) -> None:
         self.model_info = info
@@ -82,6 +93,7 @@ class Session(QObject):
         self.results_id = rid
         self.results_model = self._models.get(image.get("generation", 0), self.model_info)
         self.image, self.layers, self.predictions, self.demo, self.seconds = image, {}, None, None, None
+        self.top_cam, self.cams = None, {}
         self._detailed = False
         self._drop_unshown_pastes()
         self.imageChanged.emit(image)
@@ -118,6 +130,19 @@ class Session(QObject):
 
     def fail_demo(self, analysis_id: int, message: str) -> None:
         self.demoFailed.emit(message if analysis_id == self.results_id else "")
+
+    def set_cam(self, purpose: str, cam_id: int, analysis_id: int, cam) -> None:
+        """A CAM; kept only if it is the newest asked for its purpose, on the analysis on screen."""
+        if analysis_id != self.results_id or self.image is None or cam_id != self._cam_ids.get(purpose):
+            return
+        if purpose == "top":
+            self.top_cam = cam
+        self.cams[purpose] = cam
+        self.camChanged.emit(purpose, cam)
+
+    def fail_cam(self, purpose: str, cam_id: int, analysis_id: int, message: str) -> None:
+        if message and analysis_id == self.results_id and cam_id == self._cam_ids.get(purpose):
+            self.camFailed.emit(purpose, message)
 
     def finish(self, rid: int, seconds: float) -> None:
         if self._holds(rid):
@@ -174,7 +199,8 @@ class Session(QObject):
         for path in list(self._pastes):
             self._delete(path)
         self.layers = {}
-        self.image = self.predictions = self.demo = None
+        self.image = self.predictions = self.demo = self.top_cam = None
+        self.cams = {}
         self.request_id, self.results_id = -1, -2  # whatever the worker still sends is dropped
 
     def _delete(self, path: str) -> None:

@@ -29,7 +29,7 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from .requests import AnalyzeRequest, DemoRequest, Generation
+from .requests import AnalyzeRequest, CamRequest, DemoRequest, Generation
 
 log = logging.getLogger("convscope.worker")
 
@@ -46,14 +46,17 @@ class InferenceWorker(QObject):
     demoReady = Signal(int, object)            # analysis id, inference.demo_conv.DemoConvResult
     demoUpdated = Signal(int, int, object)     # demo-request id, analysis id, DemoConvResult (the demo conv alone)
     demoFailed = Signal(int, int, str)         # demo-request id, analysis id, one line ("" when the image is gone)
+    camReady = Signal(object, object)          # CamRequest, inference.cam.Cam
+    camFailed = Signal(object, str)            # CamRequest, one line ("" when stale)
     failed = Signal(int, str)                  # id, one line
     finished = Signal(int, float)              # id, seconds
     _detail = Signal(int, object)              # to itself: the statistics pass after an analysis
 
-    def __init__(self, analyses: Generation, demos: Generation):
+    def __init__(self, analyses: Generation, demos: Generation, cams: dict[str, Generation] | None = None):
         super().__init__()  # no parent: it is moved to its thread
         self._analyses = analyses
         self._demos = demos
+        self._cams = cams if cams is not None else {}  # purpose → newest-wins counter
         self._bundle = None
         self._generations = itertools.count(1)
         self._generation = 0
@@ -186,6 +189,13 @@ class InferenceWorker(QObject):
                           on_demo=lambda d: self.demoReady.emit(rid, d), cancel=stale)
             self.run, self.run_id = run, rid
             self.finished.emit(rid, time.perf_counter() - t0)
+            if request.cam is not None:
+                from inference.cam import likely_targets
+
+                # The top classes (and cat, dog) through the linear head in one pass over its weights:
+                # the top-1 CAM now, and a click on another of them later, cost no more than one class.
+                run.prime_gradients(likely_targets(run))
+                self.compute_cam(request.cam)
             self._yield_to_ui()
             self._detail.emit(rid, request.focus)
         except Cancelled:
@@ -233,6 +243,26 @@ class InferenceWorker(QObject):
             except ImageLoadError:
                 raise first_error from None
         return paths[-1]
+
+    # ----------------------------------------------------------------- class activation maps
+    @Slot(object)
+    def compute_cam(self, request: CamRequest) -> None:
+        """A Grad-CAM of the kept run: no convolution before the layer runs again."""
+        generation = self._cams.get(request.purpose)
+        stale = generation is not None and generation.is_stale(request.id)
+        if stale or self.run is None or self.run_id != request.analysis_id:
+            self.camFailed.emit(request, "")
+            return
+        try:
+            from inference.cam import cam_of_run
+
+            cam = cam_of_run(self.run, request.layer, request.target, request.method)
+            self.camReady.emit(request, cam)
+        except ValueError as err:
+            self.camFailed.emit(request, str(err))
+        except Exception as err:
+            log.error("CAM failed:\n%s", traceback.format_exc())
+            self.camFailed.emit(request, f"internal error in the CAM: {err}")
 
     # ----------------------------------------------------------------- demo conv
     @Slot(object)
