@@ -23,6 +23,31 @@ def format_signed(value: float, decimals: int = 2, minus: str = MINUS) -> str:
     return text
 
 
+def format_percent(p: float, decimals: int = 1) -> str:
+    """0.6123 → "61.2%"; tiny non-zero values → "<0.1%" rather than a misleading 0."""
+    pct = float(p) * 100.0
+    floor = 10.0 ** -decimals
+    if 0 < pct < floor:
+        return f"<{floor:.{decimals}f}%"
+    return f"{pct:.{decimals}f}%"
+
+
+def format_prob(p: float) -> str:
+    """A softmax probability as a plain number: 4 decimals, scientific below 1e-4."""
+    p = float(p)
+    return f"{p:.1e}" if 0 < p < 1e-4 else f"{p:.4f}"
+
+
+def explain_tip(label: str) -> str:
+    """The tooltip of anything that, clicked, explains a class."""
+    return f"Click to show why the network answers “{label}”"
+
+
+def explaining_caption(label: str) -> str:
+    """The line that says which class the explain view shows."""
+    return f"explaining: {label}"
+
+
 def format_logit(value) -> str:
     """A logit as the panel and the figure print it: 2 decimals, "—" when unknown."""
     return "—" if value is None else format_signed(value, 2)

@@ -2,34 +2,32 @@
 
 The panel also keeps students honest: with random weights an amber banner stays
 on top, because a confident-looking bar chart from an untrained model means nothing;
-and a 2-class model's answer is headed "Both classes", not "Top 5".
+and a 2-class model's answer is headed "Both classes", not "Top 5". Every class in
+it can be clicked (or found by name) to ask the explain view why the network
+answers that class.
 """
 from __future__ import annotations
 
-from html import escape
+from widgets.class_picker import ClassPicker
+from widgets.class_rows import BAR_STEPS, TOP_K, TopBars, tint
+from widgets.logit_table import LogitTable
+from widgets.prediction_text import (classes_heading, explain_tip, explaining_caption, format_percent,
+                                     format_prob, sum_note)
 
-from widgets.prediction_text import classes_heading, format_logit, sum_note
-
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QBoxLayout,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QProgressBar,
-    QSizePolicy,
-    QTableWidget,
-    QTableWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-TOP_K = 5
-BAR_STEPS = 1000  # progress bar resolution: 0.1 %
+__all__ = ["BAR_STEPS", "TOP_K", "PredictionsPanel", "format_percent", "format_prob"]
+
 UNTRAINED_TEXT = (
     "Untrained model — random weights. Predictions are meaningless; "
     "load ImageNet weights (Weights menu) to see real ones."
@@ -46,25 +44,6 @@ _BANNER_STYLE = (
     "QLabel { background: #ffc107; color: #3d2c00; font-weight: bold;"
     " border: 1px solid #d39e00; border-radius: 4px; padding: 6px 8px; }"
 )
-_BAR_STYLE = (
-    "QProgressBar { border: 1px solid palette(mid); border-radius: 3px; background: palette(base); }"
-    "QProgressBar::chunk { background: palette(highlight); border-radius: 2px; }"
-)
-
-
-def format_percent(p: float, decimals: int = 1) -> str:
-    """0.6123 → "61.2%"; tiny non-zero values → "<0.1%" rather than a misleading 0."""
-    pct = float(p) * 100.0
-    floor = 10.0 ** -decimals
-    if 0 < pct < floor:
-        return f"<{floor:.{decimals}f}%"
-    return f"{pct:.{decimals}f}%"
-
-
-def format_prob(p: float) -> str:
-    """A softmax probability as a plain number: 4 decimals, scientific below 1e-4."""
-    p = float(p)
-    return f"{p:.1e}" if 0 < p < 1e-4 else f"{p:.4f}"
 
 
 def _muted_style(widget: QWidget) -> str:
@@ -74,8 +53,22 @@ def _muted_style(widget: QWidget) -> str:
     return "color: #{:02x}{:02x}{:02x};".format(*mixed)
 
 
+_CHIP_STYLE = (
+    "QPushButton {{ border: 1px solid palette(mid); border-radius: 10px; padding: 2px 10px;"
+    " background: palette(base); }}"
+    "QPushButton:hover {{ background: {hover}; }}"
+    "QPushButton:checked {{ background: {marked}; border: 2px solid {bar}; }}"
+)
+
+
 class PredictionsPanel(QWidget):
-    """The top classes as bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner."""
+    """The top classes as bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner.
+
+    ``classChosen(index)``: a top-5 row or a class found by name was clicked;
+    ``summedChosen("cat"|"dog")``: a side of the cat-vs-dog answer was clicked."""
+
+    classChosen = Signal(int)
+    summedChosen = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -95,69 +88,29 @@ class PredictionsPanel(QWidget):
         head.addWidget(self.weights_label, 1)
         head.addWidget(self.busy_label)
 
-        # Left: the top-5 with bars.
-        self.rank_labels: list[QLabel] = []
-        self.class_labels: list[QLabel] = []
-        self.bars: list[QProgressBar] = []
-        self.percent_labels: list[QLabel] = []
-        bars = QGridLayout()
-        bars.setHorizontalSpacing(8)
-        bars.setVerticalSpacing(6)
-        self.title_label = QLabel()
-        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
-        bold_title = QFont(self.title_label.font())
-        bold_title.setBold(True)
-        self.title_label.setFont(bold_title)
-        bars.addWidget(self.title_label, 0, 0, 1, 4)
-        for row in range(TOP_K):
-            rank = QLabel(f"{row + 1}.")
-            rank.setStyleSheet(muted)
-            label = QLabel()
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            bar = QProgressBar()
-            bar.setRange(0, BAR_STEPS)
-            bar.setTextVisible(False)
-            bar.setFixedHeight(14)
-            bar.setMinimumWidth(80)
-            bar.setStyleSheet(_BAR_STYLE)
-            pct = QLabel()
-            pct.setTextFormat(Qt.TextFormat.PlainText)
-            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            pct.setMinimumWidth(pct.fontMetrics().horizontalAdvance("100.0%") + 4)
-            if row == 0:
-                bold = QFont(label.font())
-                bold.setBold(True)
-                label.setFont(bold)
-                pct.setFont(bold)
-            bars.addWidget(rank, row + 1, 0)
-            bars.addWidget(label, row + 1, 1)
-            bars.addWidget(bar, row + 1, 2)
-            bars.addWidget(pct, row + 1, 3)
-            self.rank_labels.append(rank)
-            self.class_labels.append(label)
-            self.bars.append(bar)
-            self.percent_labels.append(pct)
-        bars.setColumnStretch(2, 1)
-        bars.setRowStretch(TOP_K + 1, 1)
+        # Left: the top-5 with bars, what is explained, and a search for any other class.
+        self.top_bars = TopBars(muted)
+        self.top_bars.rowClicked.connect(self._row_clicked)
+        self.title_label = self.top_bars.title_label
+        self.rank_labels, self.class_labels = self.top_bars.rank_labels, self.top_bars.class_labels
+        self.bars, self.percent_labels = self.top_bars.bars, self.top_bars.percent_labels
+        self.explained_label = QLabel()
+        self.explained_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.explained_label.setWordWrap(True)
+        self.explained_label.setStyleSheet("font-weight: bold;")
+        self.explained_label.setVisible(False)
+        self.picker = ClassPicker()
+        self.picker.classChosen.connect(self.classChosen)
+        left = QVBoxLayout()
+        left.setSpacing(4)
+        left.addWidget(self.top_bars)
+        left.addWidget(self.explained_label)
+        left.addWidget(self.picker)
+        left.addStretch(1)
 
         # Right: logits next to softmax.
-        self.table = QTableWidget(TOP_K, 3)
-        self.table.setHorizontalHeaderLabels(["class", "logit z", "softmax p"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.table = LogitTable(TOP_K)
+        self.table.rowClicked.connect(self._row_clicked)
         self.sum_label = QLabel()
         self.sum_label.setWordWrap(True)
         self.sum_label.setStyleSheet(muted)
@@ -173,16 +126,38 @@ class PredictionsPanel(QWidget):
         right.addStretch(1)
 
         # Bars and table side by side when there is room, stacked in a narrow dock.
-        self._bars_layout = bars
+        self._bars_layout = left
         self._cols = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self._cols.setSpacing(16)
-        self._cols.addLayout(bars, 1)
+        self._cols.addLayout(left, 1)
         self._cols.addLayout(right, 1)
 
-        self.cat_dog_label = QLabel()
-        self.cat_dog_label.setTextFormat(Qt.TextFormat.RichText)
+        # The cat-vs-dog answer: two chips, each a click away from its explanation.
+        chip_style = _CHIP_STYLE.format(hover=tint(self, 0.16), marked=tint(self, 0.28), bar=tint(self, 1.0))
+        self.summed_buttons: dict[str, QPushButton] = {}
+        chips = QHBoxLayout()
+        chips.setSpacing(6)
+        for key in ("cat", "dog"):
+            button = QPushButton()
+            button.setCheckable(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setStyleSheet(chip_style)
+            button.setToolTip(f"{explain_tip(key)}: the log of the summed probability of ImageNet's "
+                              + ("cat classes 281–285" if key == "cat" else "dog classes 151–268"))
+            button.clicked.connect(lambda _checked=False, key=key: self._summed_clicked(key))
+            chips.addWidget(button)
+            self.summed_buttons[key] = button
+        chips.addStretch(1)
+        self.cat_dog_label = QLabel(CAT_DOG_NOTE)
         self.cat_dog_label.setWordWrap(True)
-        self.cat_dog_label.setVisible(False)
+        self.cat_dog_label.setStyleSheet(muted)
+        self._cat_dog = QWidget()
+        cat_dog = QVBoxLayout(self._cat_dog)
+        cat_dog.setContentsMargins(0, 0, 0, 0)
+        cat_dog.setSpacing(2)
+        cat_dog.addLayout(chips)
+        cat_dog.addWidget(self.cat_dog_label)
+        self._cat_dog.setVisible(False)
 
         self.empty_label = QLabel("No predictions yet.")
         self.empty_label.setStyleSheet(muted + " font-style: italic;")
@@ -195,7 +170,7 @@ class PredictionsPanel(QWidget):
         self._cat_dog_rule.setFrameShape(QFrame.Shape.HLine)
         self._cat_dog_rule.setFrameShadow(QFrame.Shadow.Sunken)
         content.addWidget(self._cat_dog_rule)
-        content.addWidget(self.cat_dog_label)
+        content.addWidget(self._cat_dog)
 
         outer = QVBoxLayout(self)
         outer.addWidget(self.banner)
@@ -204,15 +179,19 @@ class PredictionsPanel(QWidget):
         outer.addWidget(self._content)
         outer.addStretch(1)
         self._num_classes: int | None = None  # the model's class count, when the app said it
+        self._top: list[dict] = []
+        self._explained = None  # the key of the class the explain view shows: an index, "cat", "dog", None
         self.clear()
 
     def set_model_info(self, info: dict) -> None:
         """Take the worker's model dict ("weights_text", "pretrained", "class_names"):
-        the weights line, the banner, and how many classes there are to rank."""
+        the weights line, the banner, how many classes there are to rank, and the names to search."""
         names = info.get("class_names")
         self.set_weights(str(info.get("weights_text", "")), bool(info.get("pretrained")),
                          num_classes=len(names) if names is not None else None)
-
+        self.picker.set_class_names(list(names) if names is not None else [])
+        self.picker.setVisible(bool(names))
+        self.set_explained(None)  # other weights: the old class is no longer explained
     def set_weights(self, weights_text: str, pretrained: bool, *, num_classes: int | None = None) -> None:
         """Show which weights are loaded; the amber banner is visible iff not pretrained.
 
@@ -239,62 +218,63 @@ class PredictionsPanel(QWidget):
         top = list(top)[:TOP_K]
         total = self.num_classes(len(top))
         self.title_label.setText(classes_heading(len(top), total) if top else "")
-        self.table.setRowCount(len(top))
-        for row in range(TOP_K):
-            visible = row < len(top)
-            for w in (self.rank_labels[row], self.class_labels[row], self.bars[row], self.percent_labels[row]):
-                w.setVisible(visible)
-            if not visible:
-                continue
-            entry = top[row]
-            label, prob, index = str(entry["label"]), float(entry["prob"]), entry.get("index")
-            self.class_labels[row].setText(label)
-            tip = f"class {index}: {label}" if index is not None else label
-            self.class_labels[row].setToolTip(tip)
-            self.bars[row].setValue(round(min(max(prob, 0.0), 1.0) * BAR_STEPS))
-            self.bars[row].setToolTip(f"p = {format_prob(prob)}")
-            self.percent_labels[row].setText(format_percent(prob))
-            self._set_row(row, label, entry.get("logit"), prob, tip)
+        self._top = top
+        self.top_bars.set_rows(top)
+        self.table.set_rows(top)
         self._fit_table()
         self.sum_label.setText(sum_note([float(e["prob"]) for e in top], total, format_prob))
 
         if cat_vs_dog is not None:
-            cat, dog = float(cat_vs_dog["cat"]), float(cat_vs_dog["dog"])
-            self.cat_dog_label.setText(
-                f"<b>Cat {escape(format_percent(cat, 0))} · Dog {escape(format_percent(dog, 0))}</b> "
-                f"<span style='{_muted_style(self)}'>{escape(CAT_DOG_NOTE)}</span>"
-            )
-            self.cat_dog_label.setVisible(True)
-            self._cat_dog_rule.setVisible(True)
-        else:
-            self.cat_dog_label.setText("")
-            self.cat_dog_label.setVisible(False)
-            self._cat_dog_rule.setVisible(False)
+            for key, button in self.summed_buttons.items():
+                button.setText(f"{key.capitalize()} {format_percent(float(cat_vs_dog[key]), 0)}")
+        self._cat_dog.setVisible(cat_vs_dog is not None)
+        self._cat_dog_rule.setVisible(cat_vs_dog is not None)
+        self._show_explained()
         self.empty_label.setVisible(False)
         self._content.setVisible(True)
 
-    def _set_row(self, row: int, label: str, logit, prob: float, tip: str) -> None:
-        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        name = QTableWidgetItem(label)
-        name.setToolTip(tip)
-        z = QTableWidgetItem(format_logit(logit))
-        z.setTextAlignment(right)
-        p = QTableWidgetItem(format_prob(prob))
-        p.setTextAlignment(right)
-        for col, item in enumerate((name, z, p)):
-            self.table.setItem(row, col, item)
+    # ------------------------------------------------------------------ choosing a class
+    def _row_clicked(self, row: int) -> None:
+        if row < len(self._top) and self._top[row].get("index") is not None:
+            self.classChosen.emit(int(self._top[row]["index"]))
 
+    def _summed_clicked(self, key: str) -> None:
+        self._show_explained()  # a click toggles the chip; only set_explained says what is explained
+        self.summedChosen.emit(key)
+
+    def set_explained(self, key) -> None:
+        """Mark the class the explain view shows: a class index, "cat", "dog", or None for none."""
+        self._explained = key if isinstance(key, str) or key is None else int(key)
+        self._show_explained()
+
+    def explained(self):
+        return self._explained
+
+    def _show_explained(self) -> None:
+        key = self._explained
+        row = next((r for r, e in enumerate(self._top) if isinstance(key, int) and e.get("index") == key), None)
+        self.top_bars.set_marked(row)
+        self.table.set_marked(row)
+        for name, button in self.summed_buttons.items():
+            button.setChecked(key == name)
+        label = self._label_of(key)
+        self.explained_label.setText(explaining_caption(label) if label else "")
+        self.explained_label.setVisible(bool(label))
+
+    def _label_of(self, key) -> str:
+        if key is None:
+            return ""
+        if isinstance(key, str):
+            return {"cat": "cat (classes 281–285 summed)", "dog": "dog (classes 151–268 summed)"}.get(key, key)
+        for entry in self._top:
+            if entry.get("index") == key:
+                return str(entry["label"])
+        names = self.picker.class_names()
+        return names[key] if 0 <= key < len(names) else f"class {key}"
+
+    # ------------------------------------------------------------------ layout
     def _fit_table(self) -> None:
-        """Make the table exactly as tall as its rows: no scrollbars, no empty space."""
-        self.table.resizeRowsToContents()
-        height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
-        height += sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-        self.table.setFixedHeight(height)
-        hh = self.table.horizontalHeader()
-        width = 2 * self.table.frameWidth() + sum(
-            max(self.table.sizeHintForColumn(c), hh.sectionSizeHint(c)) for c in range(self.table.columnCount())
-        )
-        self.table.setMinimumWidth(width)
+        self.table.fit()
         self._reflow(self.width())
 
     def _side_by_side_width(self) -> int:
@@ -323,18 +303,13 @@ class PredictionsPanel(QWidget):
 
     def clear(self) -> None:
         """Forget the predictions (the weights line and banner stay: the weights did not change)."""
-        self.table.setRowCount(TOP_K)
-        for row in range(TOP_K):
-            self.class_labels[row].setText("")
-            self.bars[row].setValue(0)
-            self.percent_labels[row].setText("")
-            for col in range(3):
-                self.table.setItem(row, col, QTableWidgetItem(""))
+        self._top = []
+        self.top_bars.clear()
+        self.top_bars.set_rows([{"label": "", "prob": 0.0}] * TOP_K)
+        self.table.blank(TOP_K)
         self._fit_table()
         self.sum_label.setText("")
-        self.title_label.setText("")
-        self.cat_dog_label.setText("")
-        self.cat_dog_label.setVisible(False)
+        self._cat_dog.setVisible(False)
         self._cat_dog_rule.setVisible(False)
         self._content.setVisible(False)
         self.empty_label.setVisible(True)
