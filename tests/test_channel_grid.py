@@ -38,7 +38,10 @@ def smooth_layer(c=64, h=56, w=56, seed=0):
 
 @pytest.fixture
 def grid(qtbot):
+    """A grid on a fixed map (viridis over each range as given): the layout and colouring tests
+    compare with colorize over min..max. The default "auto" is tested in test_colormaps."""
     g = ChannelGrid()
+    g.set_colormap("viridis")
     qtbot.addWidget(g)
     g.resize(720, 520)
     g.show()

@@ -73,13 +73,29 @@ def test_per_channel_levels_broadcast_like_one_call_per_channel(qapp):
 # ----------------------------------------------------------------------------- every view
 
 
-def test_grid_tiles_are_what_pyqtgraph_draws(qtbot):
+def expected_range(data, name):
+    """The table and levels a view should use, written out here: a fixed sequential map spans
+    min..max; "auto" is blue–red over ±max|v| for data with negatives, viridis over 0..max if not."""
+    lo, hi = float(data.min()), float(data.max())
+    if name != "auto":
+        return name, lo, hi
+    if lo < 0:
+        m = max(-lo, hi)
+        return "CET-D1", -m, m
+    return "viridis", 0.0, hi
+
+
+@pytest.mark.parametrize("name, signed", [("viridis", True), ("auto", True), ("auto", False)])
+def test_grid_tiles_are_what_pyqtgraph_draws(qtbot, name, signed):
     grid = ChannelGrid()
     qtbot.addWidget(grid)
     grid.resize(720, 520)
     grid.show()
     qtbot.waitExposed(grid)
     acts = np.stack([sample(seed=s) for s in range(6)])
+    if not signed:                       # after a ReLU: ≥ 0, most of it 0
+        acts = np.maximum(acts - 1.0, 0.0)
+    grid.set_colormap(name)
     grid.set_layer("conv", acts, acts.mean(axis=(1, 2)), acts.max(axis=(1, 2)), (acts > 0).mean(axis=(1, 2)))
     for norm in ("channel", "layer"):
         grid.set_normalization(norm)
@@ -89,8 +105,14 @@ def test_grid_tiles_are_what_pyqtgraph_draws(qtbot):
             r = grid.tile_rect(ch)
             x, y, w, h = (round(v * d) for v in (r.x(), r.y(), r.width(), r.height()))
             k = h // 16
-            lo, hi = (acts[ch].min(), acts[ch].max()) if norm == "channel" else (acts.min(), acts.max())
-            want = enlarge(imageitem_rgb(acts[ch], float(lo), float(hi)), k)
+            table, lo, hi = expected_range(acts[ch] if norm == "channel" else acts, name)
+            if name == "auto":           # one table for the whole layer, by the layer's sign
+                table = expected_range(acts, name)[0]
+                if table == "CET-D1" and norm == "channel":
+                    m = max(-acts[ch].min(), acts[ch].max())
+                    lo, hi = -m, m
+            assert grid.shown_colormap() == table
+            want = enlarge(imageitem_rgb(acts[ch], float(lo), float(hi), table), k)
             np.testing.assert_array_equal(rgb[y:y + h, x:x + w], want)
 
 
@@ -99,11 +121,16 @@ def test_overlay_export_is_what_its_imageitem_draws(qtbot):
     qtbot.addWidget(view)
     fmap = sample()
     view.set_native(True)
+    view.set_colormap("viridis")
     view.set_channel(fmap, (0, 0, 16, 16), "ch", levels=(-1.3, 2.1))
     heat = view.heat_item()
     heat.render()
     shown = qimage_to_rgb(heat.qimage)
     np.testing.assert_array_equal(shown, imageitem_rgb(fmap, -1.3, 2.1))
+    view.set_colormap("auto")          # signed: blue–red over ±2.1
+    heat.render()
+    np.testing.assert_array_equal(qimage_to_rgb(heat.qimage), imageitem_rgb(fmap, -2.1, 2.1, "CET-D1"))
+    shown = qimage_to_rgb(heat.qimage)
     exported = qimage_to_rgb(view.overlay_image())
     k = exported.shape[0] // 16
     np.testing.assert_array_equal(exported, enlarge(shown, k))
@@ -178,3 +205,45 @@ def test_diverging_levels_are_centred_on_zero_and_red_is_positive(qapp):
     neg, zero, pos = rgb
     assert neg[2] > neg[0] + 100 and pos[0] > pos[2] + 100
     assert zero.min() > 200 and abs(zero[0] - zero[2]) < 20
+
+
+def test_auto_rule_by_sign(qapp):
+    from widgets.colormaps import (CHOICES, auto_colormap, auto_levels, check_colormap, colormap_label,
+                                   display_levels, resolve_colormap)
+
+    assert auto_colormap(-0.01, 5.0) == "CET-D1" and auto_colormap(0.0, 5.0) == "viridis"
+    assert auto_levels(-0.5, 3.0) == (-3.0, 3.0) and auto_levels(0.2, 3.0) == (0.0, 3.0)
+    assert display_levels("auto", 0.2, 3.0) == (0.0, 3.0) and display_levels("auto", -4.0, 3.0) == (-4.0, 4.0)
+    assert resolve_colormap("auto", 0.0, 1.0) == "viridis" and resolve_colormap("inferno", -1.0, 1.0) == "inferno"
+    # per-channel levels: one table for all of them; a channel ≥ 0 in a signed layer is centred too
+    lo, hi = auto_levels(np.array([-1.0, 0.5]), np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(lo, [-2.0, -3.0])
+    np.testing.assert_array_equal(hi, [2.0, 3.0])
+    lo, hi = auto_levels(np.array([0.0, 0.5]), np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(lo, [0.0, 0.0])
+    np.testing.assert_array_equal(hi, [2.0, 3.0])
+    assert CHOICES[0] == "auto" and check_colormap("auto") == "auto" and check_colormap("Auto (by sign)") == "auto"
+    assert colormap_label("auto") == "auto (by sign)"
+    # colorize with "auto" is the resolved table over the resolved levels
+    values = sample()
+    m = float(max(-values.min(), values.max()))
+    np.testing.assert_array_equal(colorize(values, float(values.min()), float(values.max()), "auto"),
+                                  imageitem_rgb(values, -m, m, "CET-D1"))
+    relu = np.maximum(values, 0)
+    np.testing.assert_array_equal(colorize(relu, 0.3, float(relu.max()), "auto"),
+                                  imageitem_rgb(relu, 0.0, float(relu.max()), "viridis"))
+
+
+@pytest.mark.parametrize("name", ["viridis", "CET-D1"])
+def test_heat_opacity_follows_the_value(qapp, name):
+    from widgets.colormaps import heat_alpha, heat_lut
+
+    table = heat_lut(name, "value")
+    np.testing.assert_array_equal(table[:, :3], lut(name))
+    i = np.arange(256)
+    want = np.abs(i - 127.5) / 127.5 if name == "CET-D1" else i / 255
+    np.testing.assert_array_equal(table[:, 3], np.round(want * 255).astype(np.uint8))
+    assert table[0, 3] == (255 if name == "CET-D1" else 0) and table[255, 3] == 255
+    np.testing.assert_array_equal(heat_alpha(name, "flat"), np.full(256, 255))
+    with pytest.raises(ValueError, match="unknown blend"):
+        heat_alpha(name, "multiply")

@@ -99,6 +99,7 @@ def numbers(text):
 def test_colour_bar_range_per_channel_and_shared(grid, qtbot):
     rng = np.random.default_rng(3)
     acts = (rng.normal(size=(12, 10, 10)) * rng.uniform(0.1, 5.0, (12, 1, 1))).astype(np.float32)
+    grid.set_colormap("viridis")                 # a fixed sequential map: each range as it is
     grid.set_layer("conv2_1", acts, *stats(acts), select=3)
     bar = grid.colorbar()
     assert bar.isVisible()
@@ -128,7 +129,7 @@ def test_colour_bar_range_per_channel_and_shared(grid, qtbot):
     grid.select_channel(2)                       # shared: the same range whatever is selected
     assert bar.levels() == pytest.approx((acts.min(), acts.max()))
     lo, hi, note = grid.channel_range(2)          # what the overlay can be given to follow the grid
-    assert (lo, hi) == pytest.approx((acts.min(), acts.max())) and note == "shared across layer"
+    assert (lo, hi) == pytest.approx((acts.min(), acts.max())) and note == "shared by the layer"
 
     grid.set_vector("fc6", rng.random(64).astype(np.float32))   # bars are not colour-mapped
     assert not bar.isVisible()

@@ -112,6 +112,7 @@ def test_the_readout_follows_channel_and_layer_changes(view, qtbot):
 def test_overlay_colour_bar_gives_the_channel_range(view):
     fmap = channel(seed=6) * 3 + 1
     view.set_photo(photo())
+    view.set_colormap("viridis")                   # a fixed sequential map spans the data as given
     view.set_channel(fmap, RECT, "ch")
     bar = view.colorbar()
     assert bar.levels() == pytest.approx((fmap.min(), fmap.max()))
@@ -119,9 +120,11 @@ def test_overlay_colour_bar_gives_the_channel_range(view):
     assert float(lo_text) == pytest.approx(fmap.min(), rel=5.01e-3)
     assert float(hi_text) == pytest.approx(fmap.max(), rel=5.01e-3)
     assert note == "per channel"
-    view.set_channel(fmap, RECT, "ch", levels=(-4.0, 9.0), scale_note="shared across layer")
-    assert bar.levels() == (-4.0, 9.0) and bar.texts() == ("-4.00", "9.00", "shared across layer")
+    view.set_channel(fmap, RECT, "ch", levels=(-4.0, 9.0), scale_note="shared by the layer")
+    assert bar.levels() == (-4.0, 9.0) and bar.texts() == ("-4.00", "9.00", "shared by the layer")
     assert tuple(view.heat_item().levels) == (-4.0, 9.0)
+    view.set_channel(fmap, RECT, "ch", levels=(-4.0, 9.0))
+    assert bar.texts()[2] == "fixed"
 
 
 def test_diverging_overlay_is_centred_on_zero(view):

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, QRectF
 
-from widgets.colormaps import COLORMAP_NAMES, lut
+from widgets.colormaps import COLORMAP_NAMES, heat_lut, lut
 from widgets.qimage import qimage_to_rgb
 
 CROP = 262.5   # a 224 crop of a 256-short-side resize, in photo pixels of the 451×300 cat
@@ -69,8 +69,14 @@ def test_heatmap_is_bilinear_upsample_on_the_crop(view, photo, rect):
         assert img[corner] == pytest.approx(fmap[corner])
     placed = item_rect(heat)
     assert (placed.x(), placed.y(), placed.width(), placed.height()) == pytest.approx(rect)
+    # auto: a signed map gets the diverging map centred on 0, its opacity following |value|
+    m = max(-fmap.min(), fmap.max())
+    assert view.colormap() == "auto" and view.shown_colormap() == "CET-D1"
+    assert tuple(heat.levels) == pytest.approx((-m, m))
+    np.testing.assert_array_equal(heat.lut[:, :3], lut("CET-D1"))
+    view.set_colormap("viridis")                     # a fixed map: the channel's own range
     assert tuple(heat.levels) == pytest.approx((fmap.min(), fmap.max()))
-    np.testing.assert_array_equal(heat.lut, lut("viridis"))
+    np.testing.assert_array_equal(heat.lut[:, :3], lut("viridis"))
 
 
 def test_large_photo_caps_the_upsample(view):
@@ -85,7 +91,7 @@ def test_large_photo_caps_the_upsample(view):
 def test_alpha_slider_and_colormap(view, photo, rect, qtbot):
     view.set_photo(photo)
     view.set_channel(blob(), rect, "ch")
-    assert view.alpha() == pytest.approx(0.6) and view.heat_item().opacity() == pytest.approx(0.6)
+    assert view.alpha() == pytest.approx(0.8) and view.heat_item().opacity() == pytest.approx(0.8)
     with qtbot.waitSignal(view.alphaChanged) as sig:
         view.alpha_slider().setValue(25)
     assert sig.args == [pytest.approx(0.25)]
@@ -95,7 +101,7 @@ def test_alpha_slider_and_colormap(view, photo, rect, qtbot):
     with qtbot.waitSignal(view.colormapChanged) as sig:
         view._combo.setCurrentIndex(view._combo.findData("inferno"))
     assert sig.args == ["inferno"] and view.colormap() == "inferno"
-    np.testing.assert_array_equal(view.heat_item().lut, lut("inferno"))
+    np.testing.assert_array_equal(view.heat_item().lut, heat_lut("inferno", "value"))
     with pytest.raises(ValueError, match="unknown colormap"):
         view.set_colormap("rainbow-ish")
     assert "inferno" in COLORMAP_NAMES
@@ -171,6 +177,7 @@ def test_overlay_image_is_the_alpha_blend(view, photo, rect):
     fmap = blob()
     view.set_photo(photo)
     view.set_channel(fmap, rect, "ch")
+    view.set_blend("flat")                 # one opacity everywhere (the blend by value: test_overlay_blend)
     view.set_alpha(0.5)
     img = view.overlay_image()
     assert not img.isNull() and (img.width(), img.height()) == (photo.shape[1], photo.shape[0])

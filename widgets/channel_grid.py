@@ -4,9 +4,11 @@ A VGG layer has up to 512 feature maps; hundreds of QLabel widgets would be far
 too slow. So the work is split three ways: widgets.mosaic makes the thumbnails of
 colormap indices and composes them (numpy only, any thread), widgets.grid_canvas
 paints the index mosaic, and this widget owns the layer data and its caches, the
-controls (colormap, scale, sort), the colour bar and the selection. A colormap change
-is a LUT swap (a switch to or from a diverging map re-colours: its range is centred on
-0), a resize only re-lays out the cached thumbnails.
+controls (colormap, scale, sort), the colour bar and the selection; widgets.grid_order
+decides the tile order and captions, contributions to a class included. The colours
+follow the layer's sign by default ("auto": diverging centred on 0 if it has negative
+values, viridis from 0 if not). A colormap change is a LUT swap (a switch that moves
+the range re-colours), a resize only re-lays out the cached thumbnails.
 """
 from __future__ import annotations
 
@@ -18,31 +20,37 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QStyle, QVBox
 from widgets import mosaic
 from widgets.bar_chart import BarChart
 from widgets.color_bar import ColorBar
-from widgets.colormaps import DEFAULT_COLORMAP, check_colormap, is_diverging
+from widgets.colormaps import VIEW_DEFAULT, check_colormap, resolve_colormap
 from widgets.compact import CompactCombo, ElidedLabel
 from widgets.grid_canvas import BACKGROUND, MosaicCanvas
+from widgets.grid_contributions import ContributionSort
+from widgets.grid_order import CONTRIBUTION, PENDING, Contributions, contribution_captions, key_target, order_stat
 from widgets.mosaic import LABEL_H, MARGIN, PAD
-from widgets.numbers import fmt_percent, fmt_sig
 from widgets.view_controls import NORMALIZATIONS, SORTS, colormap_combo, control_row, scale_combo, sort_combo
 
 EMPTY_HINT = "Select a layer to see what each of its channels responds to."
+KEYS = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down",
+        Qt.Key.Key_Home: "home", Qt.Key.Key_End: "end", Qt.Key.Key_PageUp: "pageup", Qt.Key.Key_PageDown: "pagedown"}
 
 
 # ---------------------------------------------------------------------- the widget
-class ChannelGrid(QWidget):
+class ChannelGrid(ContributionSort, QWidget):
     """All channels of a layer as tiles; click or arrow keys pick the channel to inspect."""
 
     channelSelected = Signal(int)
     colormapChanged = Signal(str)
     normalizationChanged = Signal(str)
     sortChanged = Signal(str)
+    contributionsWanted = Signal(str)   # layer name: sorted by contribution, but none for this layer yet
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._layer: mosaic.LayerTiles | None = None
-        self._layer_cache: list[mosaic.LayerTiles] = []   # recently shown layers with their thumbnails, newest first
+        self._layer_cache = mosaic.LayerCache()   # recently shown layers with their thumbnails
         self._vector_name: str | None = None
-        self._cmap = DEFAULT_COLORMAP
+        self._cmap = VIEW_DEFAULT         # the user's choice (may be "auto")
+        self._shown = "viridis"           # the table drawn for the layer on show
+        self._contribs = Contributions()
         self._norm = "channel"
         self._sort = "index"
         self._layout_key = None
@@ -68,7 +76,7 @@ class ChannelGrid(QWidget):
         bar = control_row(("Colours", self._cmap_combo), ("Scale", self._norm_combo), ("Sort", self._sort_combo))
         self._caption.setContentsMargins(4, 2, 4, 0)
         self._colorbar = ColorBar()
-        self._colorbar.set_colormap(self._cmap)
+        self._colorbar.set_colormap(self._shown)
 
         self._hint = QLabel(EMPTY_HINT)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -118,38 +126,22 @@ class ChannelGrid(QWidget):
             stats.append(s)
         if select is not None and not 0 <= int(select) < c:
             raise ValueError(f"{name}: channel {select} out of range 0..{c - 1}")
-        layer = self._recent_layer(str(name), acts, stats)
+        layer, renewed = self._layer_cache.get(str(name), acts, stats)
+        if renewed:   # new activations under a known name: a new image, its contributions are stale
+            self._contribs.set(name, None, "")
 
         self._layer = layer
         self._vector_name = None
         self._canvas.selected = int(select) if select is not None else int(np.argmax(layer.means))
-        self._caption.setText(f"{layer.name} — {c}×{acts.shape[1]}×{acts.shape[2]}")
         self._set_controls_enabled(True)
         self._layout_key = None
         self._stack.setCurrentWidget(self._scroll)
         self._colorbar.setVisible(True)
+        self._apply_colormap()
         self._relayout()
         self._ensure_visible()
         self._update_colorbar()
-
-    RECENT_LAYERS = 6
-
-    def _recent_layer(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> mosaic.LayerTiles:
-        """The layer with its thumbnail caches, reused when the same array comes back
-        (switching between layers of one image re-uses the work already done)."""
-        cache = self._layer_cache
-        for entry in cache:
-            if entry.acts is acts and entry.name == name and all(
-                    np.array_equal(a, b) for a, b in zip((entry.means, entry.maxs, entry.fracs), stats)):
-                cache.remove(entry)
-                cache.insert(0, entry)
-                return entry
-        layer = mosaic.LayerTiles(name, acts, *stats)
-        if not (np.isfinite(layer.lo).all() and np.isfinite(layer.hi).all()):
-            raise ValueError(f"{name}: activations contain NaN or infinity")
-        cache.insert(0, layer)
-        del cache[self.RECENT_LAYERS:]
-        return layer
+        self._ask_contributions()
 
     def set_vector(self, name: str, values: np.ndarray, labels: list[str] | None = None,
                    value_label: str | None = None) -> None:
@@ -169,7 +161,8 @@ class ChannelGrid(QWidget):
     def show_pending(self, name: str, text: str | None = None) -> None:
         """Empty state while ``name`` is being computed (keeps colormap/sort settings)."""
         self._drop_data()
-        self._layer_cache.clear()  # a new image is coming: old thumbnails are stale
+        self._layer_cache.clear()  # a new image is coming: old thumbnails and contributions are stale
+        self._contribs.clear()
         self._caption.setText(str(name))
         self._hint.setText(text or f"Computing {name}…")
         self._stack.setCurrentWidget(self._hint)
@@ -178,6 +171,7 @@ class ChannelGrid(QWidget):
         """Back to the empty state with its hint."""
         self._drop_data()
         self._layer_cache.clear()
+        self._contribs.clear()
         self._caption.setText("No layer")
         self._hint.setText(EMPTY_HINT)
         self._stack.setCurrentWidget(self._hint)
@@ -190,24 +184,38 @@ class ChannelGrid(QWidget):
         self._canvas.clear_mosaic()
         self._colorbar.clear()
         self._colorbar.setVisible(True)
+        self._show_sort_item()
 
     # ------------------------------------------------------------------ settings
     def set_colormap(self, name: str) -> None:
-        """Colour tiles with ``name`` (a key of COLORMAP_NAMES, or its label); emits colormapChanged
-        with the key on change."""
+        """Colour tiles with ``name`` (a key of CHOICES, e.g. "auto", or its label); emits
+        colormapChanged with the key on change."""
         name = check_colormap(name)
         if name == self._cmap:
             return
         self._cmap = name
-        self._canvas.set_colormap(name)
-        self._colorbar.set_colormap(name)
         self._sync_combo(self._cmap_combo, name)
-        self._relayout()   # a no-op unless the range changes (to or from a diverging map)
+        self._apply_colormap()
+        self._relayout()   # a no-op unless the range changes (to or from a diverging map, or auto)
         self._update_colorbar()
         self.colormapChanged.emit(name)
 
     def colormap(self) -> str:
+        """The colormap choice (a key, possibly "auto")."""
         return self._cmap
+
+    def shown_colormap(self) -> str:
+        """The table the tiles are drawn with: the choice, or what "auto" picked for this layer."""
+        return self._shown
+
+    def _apply_colormap(self) -> None:
+        layer = self._layer
+        shown = self._cmap if layer is None else resolve_colormap(self._cmap, layer.lo.min(), layer.hi.max())
+        shown = "viridis" if shown == "auto" else shown
+        if shown != self._shown:
+            self._shown = shown
+            self._canvas.set_colormap(shown)
+            self._colorbar.set_colormap(shown)
 
     def set_normalization(self, mode: str) -> None:
         """"channel" (each tile its own min..max) or "layer" (one min..max for the whole layer)."""
@@ -225,7 +233,9 @@ class ChannelGrid(QWidget):
         return self._norm
 
     def set_sort(self, key: str) -> None:
-        """Tile order: "index", or descending "mean" / "max" / "active" (fraction > 0)."""
+        """Tile order: "index", or descending "mean" / "max" / "active" (fraction > 0) /
+        "contribution" (to the explained class; asks for them with contributionsWanted if the
+        layer has none yet)."""
         if key not in SORTS:
             raise ValueError(f"unknown sort key {key!r}; choose one of {', '.join(SORTS)}")
         if key == self._sort:
@@ -235,6 +245,7 @@ class ChannelGrid(QWidget):
         self._relayout()
         self._ensure_visible()
         self.sortChanged.emit(key)
+        self._ask_contributions()
 
     def sort_key(self) -> str:
         return self._sort
@@ -308,23 +319,14 @@ class ChannelGrid(QWidget):
         cv = self._canvas
         if self._layer is None or cv.selected is None:
             return False
-        n = cv.order.size
-        pos = int(cv.pos_of[cv.selected])
-        cols = cv.g.cols
-        page = max(1, int(self._scroll.viewport().height() * cv.g.dpr // cv.g.cell_h)) * cols
-        K = Qt.Key
-        moves = {K.Key_Left: pos - 1, K.Key_Right: pos + 1, K.Key_Up: pos - cols,
-                 K.Key_Down: pos + cols, K.Key_Home: 0, K.Key_End: n - 1,
-                 K.Key_PageUp: pos - page, K.Key_PageDown: pos + page}
-        if key in (K.Key_Return, K.Key_Enter, K.Key_Space):
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self._choose(cv.selected)
             return True
-        if key not in moves:
+        pos, cols = int(cv.pos_of[cv.selected]), cv.g.cols
+        page = max(1, int(self._scroll.viewport().height() * cv.g.dpr // cv.g.cell_h)) * cols
+        new = key_target(KEYS.get(key, ""), pos, cv.order.size, cols, page)
+        if new is None:
             return False
-        new = moves[key]
-        if key in (K.Key_Up, K.Key_Down) and not 0 <= new < n:
-            return True   # no wrap past the first/last row
-        new = min(max(new, 0), n - 1)
         if new != pos:
             self._choose(int(cv.order[new]))
         return True
@@ -352,15 +354,20 @@ class ChannelGrid(QWidget):
         dpr = float(self._canvas.devicePixelRatioF()) or 1.0
         c, h, w = layer.acts.shape
         g = mosaic.layout(c, h, w, dpr, self._available_width() * dpr)
-        key = (id(layer), self._norm, self._sort, g, is_diverging(self._cmap))
+        contrib = self._current_contribs() if self._sort == CONTRIBUTION else None
+        key = (id(layer), self._norm, self._sort, g, mosaic.range_kind(self._cmap, self._shown), id(contrib))
         if key == self._layout_key:
             return
 
-        stat = None if self._sort == "index" else {"mean": layer.means, "max": layer.maxs,
-                                                   "active": layer.fracs}[self._sort]
-        order, pos_of = mosaic.display_order(stat, c)
+        order, pos_of = mosaic.display_order(order_stat(self._sort, layer.means, layer.maxs, layer.fracs, contrib), c)
         image = mosaic.compose(layer.thumbnails(g.th, g.tw, self._norm, self._cmap), order, g)
-        self._canvas.show_mosaic(image, g, order, pos_of, layer.captions(self._sort))
+        if self._sort != CONTRIBUTION:
+            captions, signs = layer.captions(self._sort), None
+        elif contrib is None:
+            captions, signs = [PENDING] * c, None
+        else:
+            captions, signs = contribution_captions(contrib.values), contrib.signs()
+        self._canvas.show_mosaic(image, g, order, pos_of, captions, signs)
         self._layout_key = key
 
     def columns(self) -> int:
@@ -391,8 +398,3 @@ class ChannelGrid(QWidget):
         if self._stack.currentWidget() is self._bars:
             return self._bars.grab().toImage()
         return self._canvas.grid_image()
-
-    def _tooltip(self, ch: int) -> str:
-        L = self._layer
-        return (f"channel {ch}\nmean {fmt_sig(L.means[ch])} · max {fmt_sig(L.maxs[ch])}\n"
-                f"active {fmt_percent(L.fracs[ch])} of positions > 0 · range {fmt_sig(L.lo[ch])} … {fmt_sig(L.hi[ch])}")

@@ -68,6 +68,15 @@ class CompactCombo(QComboBox):
         self.setItemData(self.count() - 1, short or text, SHORT_ROLE)
         self.updateGeometry()
 
+    def set_text(self, i: int, text: str, short: str | None = None) -> None:
+        """Change item ``i``'s text (and its short form), e.g. when it names something new."""
+        if i < 0 or (self.itemText(i) == text and self.short_text(i) == (short or text)):
+            return
+        self.setItemText(i, text)
+        self.setItemData(i, short or text, SHORT_ROLE)
+        self.updateGeometry()
+        self.update()
+
     def _emit_data(self, i: int) -> None:
         if i >= 0:
             self.dataChosen.emit(self.itemData(i))

@@ -5,7 +5,8 @@ tile order, each tile's caption and the selected channel) and colours only the e
 part of the mosaic through a packed LUT when it paints. Tile captions and the
 selection frame are drawn with QPainter, so text stays crisp on high-DPI screens; the
 index and the value each get their own end of the caption, in a font small enough that
-the widest pair fits (no "#125μ -0.00793" collisions). A
+the widest pair fits (no "#125μ -0.00793" collisions). A signed value (a contribution to
+a class) is drawn red when it pushes the class up and blue when it pushes it down. A
 colormap change is a LUT swap. Clicks, keys, tooltips and DPR changes go back to its
 owner, the ChannelGrid, which decides what they mean.
 """
@@ -25,6 +26,9 @@ from widgets.mosaic import BG_INDEX, Geom
 BACKGROUND = QColor(32, 33, 36)
 TEXT = QColor(200, 202, 206)
 HIGHLIGHT = QColor(255, 159, 26)
+# Signed captions on the dark background, after the sign convention (red = positive, blue = negative).
+POSITIVE = QColor(255, 112, 98)
+NEGATIVE = QColor(112, 168, 255)
 CAPTION_GAP = 4       # least space between a caption's index and its value, logical px
 
 
@@ -53,6 +57,7 @@ class MosaicCanvas(QWidget):
         self.order = np.empty(0, dtype=np.intp)
         self.pos_of = np.empty(0, dtype=np.intp)
         self.captions: list[str] | None = None    # caption value text per channel
+        self.signs: np.ndarray | None = None      # per channel −1/0/+1 when the values are signed
         self.selected: int | None = None
         self._lut32 = packed_lut(DEFAULT_COLORMAP)
         self._font_for: tuple | None = None
@@ -60,21 +65,28 @@ class MosaicCanvas(QWidget):
 
     # ------------------------------------------------------------------ what is shown
     def show_mosaic(self, image: np.ndarray, g: Geom, order: np.ndarray, pos_of: np.ndarray,
-                    captions: list[str]) -> None:
+                    captions: list[str], signs: np.ndarray | None = None) -> None:
         self.image, self.g, self.order, self.pos_of, self.captions = image, g, order, pos_of, captions
+        self.signs = signs
         self._fit_caption_font()
         self.setFixedSize(math.ceil((g.cols * g.cell_w + 2 * g.pad) / g.dpr),
                           math.ceil((g.rows(order.size) * g.cell_h + 2 * g.pad) / g.dpr))
         self.update()
 
     def clear_mosaic(self) -> None:
-        self.image, self.captions, self.selected = None, None, None
+        self.image, self.captions, self.selected, self.signs = None, None, None, None
         self.setFixedSize(1, 1)
 
     # ------------------------------------------------------------------ captions
     def caption(self, ch: int) -> tuple[str, str]:
         """(index text, value text) under channel ``ch``'s tile."""
         return f"#{ch}", self.captions[ch]
+
+    def value_colour(self, ch: int) -> QColor | None:
+        """The colour of channel ``ch``'s value text when it is signed (else None: the caption's)."""
+        if self.signs is None or self.signs[ch] == 0:
+            return None
+        return POSITIVE if self.signs[ch] > 0 else NEGATIVE
 
     def caption_font(self) -> QFont:
         return QFont(self._caption_font)
@@ -174,7 +186,13 @@ class MosaicCanvas(QWidget):
         rect = self.caption_rect(ch)
         index, value = self.caption(ch)
         p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, index)
+        signed = self.value_colour(ch)
+        if signed is not None:
+            pen = p.pen()
+            p.setPen(signed)
         p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, value)
+        if signed is not None:
+            p.setPen(pen)
 
     def grid_image(self) -> QImage:
         """The whole mosaic with captions (no selection frame) at the mosaic's pixel density;

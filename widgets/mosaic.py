@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from widgets.colormaps import display_levels, is_diverging, to_indices
+from widgets.colormaps import AUTO, SCALE_NOTES, display_levels, is_diverging, resolve_colormap, to_indices
 from widgets.numbers import fmt_percent, fmt_sig
 
 TILE = 80          # thumbnail box, logical px
@@ -206,15 +206,22 @@ def compose(thumbs: np.ndarray, order: np.ndarray, g: Geom) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- one layer, cached
+def range_kind(choice: str, shown: str) -> str:
+    """Which colour range a colormap choice gives a layer: "auto" (by the layer's sign),
+    "centred" (a fixed diverging map) or "data" (min..max). Thumbnails depend on it only."""
+    return "auto" if choice == AUTO else "centred" if is_diverging(shown) else "data"
+
+
 class LayerTiles:
     """One layer's activations and statistics, with its thumbnails cached per tile size and
-    colour range (per channel or shared, centred on 0 for a diverging map)."""
+    colour range (per channel or shared; centred on 0 for a diverging map; for "auto" by the
+    layer's sign: centred if it has negative values, from 0 if not)."""
 
     def __init__(self, name: str, acts: np.ndarray, means, maxs, fracs) -> None:
         self.name, self.acts, self.means, self.maxs, self.fracs = name, acts, means, maxs, fracs
         self.lo, self.hi = channel_levels(acts)
         self._small: dict[tuple[int, int], np.ndarray] = {}   # (th, tw) → box-shrunk float32
-        self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm, diverging) → (C, th, tw) uint8
+        self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm, range kind) → (C, th, tw) uint8
         self._captions: dict[str, list[str]] = {}             # sort key → caption per channel
 
     def levels(self, norm: str, cmap: str):
@@ -224,34 +231,39 @@ class LayerTiles:
 
     def thumbnails(self, th: int, tw: int, norm: str, cmap: str) -> np.ndarray:
         """Colormap-index thumbnails (C, th, tw); the shrink is shared by every colour range."""
-        key = (th, tw, norm, is_diverging(cmap))
+        key = (th, tw, norm, range_kind(cmap, cmap))
         if key not in self._thumbs:
             if (th, tw) not in self._small:
                 self._small[(th, tw)] = shrink_stack(self.acts, th, tw)
             self._thumbs[key] = index_thumbnails(self._small[(th, tw)], *self.levels(norm, cmap), th, tw)
         return self._thumbs[key]
 
+    def shown_colormap(self, cmap: str) -> str:
+        """The table the layer is drawn with: ``cmap``, or for "auto" the one its sign picks."""
+        return resolve_colormap(cmap, self.lo.min(), self.hi.max())
+
     def channel_range(self, ch: int, norm: str, cmap: str) -> tuple[float, float, str]:
-        """(lo, hi, "per channel" | "shared across layer"): what channel ``ch`` is coloured over."""
+        """(lo, hi, "per channel" | "shared by the layer"): what channel ``ch`` is coloured over."""
         lo, hi = self.levels(norm, cmap)
         if norm == "channel":
-            return float(lo[ch]), float(hi[ch]), "per channel"
-        return float(lo), float(hi), "shared across layer"
+            return float(lo[ch]), float(hi[ch]), SCALE_NOTES["channel"]
+        return float(lo), float(hi), SCALE_NOTES["layer"]
 
     def colorbar_texts(self, ch: int | None, norm: str, cmap: str) -> tuple[float, float, str, str, str]:
         """(lo, hi, low label, high label, note) for the grid's colour bar. Per channel: the
         colormap from "channel min" to "channel max", and the selected channel's own range
         (its levels are lo, hi); shared: the layer's range. A diverging map spans ±the largest
-        |value| (0 is its middle colour), so the note then gives the data's range."""
+        |value| (0 is its middle colour), and "auto" on a layer ≥ 0 starts at 0, so the note then
+        gives the data's range."""
         ch = int(np.argmax(self.means)) if ch is None else int(ch)
         lo, hi, note = self.channel_range(ch, norm, cmap)
-        div = is_diverging(cmap)
+        div = is_diverging(self.shown_colormap(cmap))
         if norm == "channel":    # the numbers first: a narrow bar cuts the end of the note
             note = f"#{ch}: {fmt_sig(self.lo[ch])} … {fmt_sig(self.hi[ch])} ({note})"
             if div:
                 return lo, hi, "-|max|", "+|max|", note
-            return lo, hi, "channel min", "channel max", note
-        if div:
+            return lo, hi, "0" if cmap == AUTO else "channel min", "channel max", note
+        if div or lo != float(self.lo.min()):
             note = f"data {fmt_sig(self.lo.min())} … {fmt_sig(self.hi.max())} ({note})"
         return lo, hi, fmt_sig(lo), fmt_sig(hi), note
 
@@ -261,6 +273,37 @@ class LayerTiles:
         if stat not in self._captions:
             self._captions[stat] = caption_texts(sort_key, self.means, self.maxs, self.fracs)
         return self._captions[stat]
+
+
+class LayerCache:
+    """Recently shown layers with their thumbnails, newest first: switching between layers of
+    one image re-uses the work already done."""
+
+    SIZE = 6
+
+    def __init__(self) -> None:
+        self._entries: list[LayerTiles] = []
+
+    def get(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> tuple[LayerTiles, bool]:
+        """(the layer, True if it replaces other activations under the same name). The same
+        array with the same statistics comes back from the cache."""
+        cache = self._entries
+        for entry in cache:
+            if entry.acts is acts and entry.name == name and all(
+                    np.array_equal(a, b) for a, b in zip((entry.means, entry.maxs, entry.fracs), stats)):
+                cache.remove(entry)
+                cache.insert(0, entry)
+                return entry, False
+        layer = LayerTiles(name, acts, *stats)
+        if not (np.isfinite(layer.lo).all() and np.isfinite(layer.hi).all()):
+            raise ValueError(f"{name}: activations contain NaN or infinity")
+        renewed = any(entry.name == name for entry in cache)
+        cache.insert(0, layer)
+        del cache[self.SIZE:]
+        return layer, renewed
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 # What each sort key's captions show: index order shows the mean, the others their own statistic.

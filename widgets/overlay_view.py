@@ -2,11 +2,15 @@
 
 The grid says *which* channel fires; this view says *where* on the photo. The
 channel is upsampled bilinearly (widgets.upsample, capped at ~512 px) and drawn over the
-network's input crop, at a user-chosen opacity. Zoom and pan survive channel
-switches; hovering reads out the raw activation under the cursor, and the readout
-follows the channel on show (a new photo clears the heatmap and the readout, so
-nothing from the last image sits over the next one). A colour bar under the picture
-gives the range the colours stand for.
+network's input crop. A flat wash of colour over the whole crop hid where a channel
+fires, so by default the heat's opacity follows the value (an RGBA lookup table:
+transparent where the map is low, opaque where it is high, or far from 0 on a diverging
+map) and the opacity slider scales it all; "flat" keeps one opacity. The colours follow
+the sign of the map by default ("auto", widgets.colormaps.auto_colormap). Zoom and pan
+survive channel switches; hovering reads out the raw activation under the cursor, and
+the readout follows the channel on show (a new photo clears the heatmap and the readout,
+so nothing from the last image sits over the next one). A colour bar under the picture
+gives the range the colours stand for and what that range is.
 """
 from __future__ import annotations
 
@@ -14,20 +18,21 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QRectF, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel, QSlider, QVBoxLayout, QWidget
 
 from widgets.color_bar import ColorBar
-from widgets.colormaps import DEFAULT_COLORMAP, check_colormap, colorize, display_levels, is_diverging, lut
+from widgets.colormaps import (AUTO, DEFAULT_BLEND, SCALE_NOTES, VIEW_DEFAULT, check_blend, check_colormap, colorize,
+                               display_levels, heat_lut, is_diverging, resolve_colormap)
 from widgets.compact import ElidedLabel
 from widgets.numbers import fmt_sig
+from widgets.overlay_controls import OverlayControls
+from widgets.overlay_image import blended_overlay, native_picture
 from widgets.qimage import rgb_to_qimage
 from widgets.upsample import bilinear_resize, upsample_size
-from widgets.view_controls import colormap_combo
 
-DEFAULT_ALPHA = 0.6
-NATIVE_EXPORT_SIZE = 256   # native export is scaled up by an integer factor to about this size
+DEFAULT_ALPHA = 0.8   # with the blend by value, the opacity of the highest values
 HINT = "Hover the picture to read activations."
 NO_CHANNEL = "No channel selected"
 
@@ -38,6 +43,7 @@ class OverlayView(QWidget):
     cursorValue = Signal(str)
     colormapChanged = Signal(str)
     alphaChanged = Signal(float)
+    blendChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,10 +54,12 @@ class OverlayView(QWidget):
         self._label = ""
         self._data_levels = (0.0, 1.0)   # the range asked for (or the channel's own)
         self._levels = (0.0, 1.0)        # the range coloured over (centred on 0 for a diverging map)
-        self._scale_note = "per channel"
+        self._scale_note = SCALE_NOTES["channel"]
         self._cursor: tuple[float, float] | None = None   # view coords of the mouse while it is over the picture
         self._alpha = DEFAULT_ALPHA
-        self._cmap = DEFAULT_COLORMAP
+        self._cmap = VIEW_DEFAULT        # the user's choice (may be "auto")
+        self._shown = "viridis"          # the table drawn now ("auto" resolved for the channel on show)
+        self._blend = DEFAULT_BLEND
         self._native = False
         self._native_shape: tuple[int, int] | None = None
         self._build_ui()
@@ -63,7 +71,7 @@ class OverlayView(QWidget):
         self._photo_item = pg.ImageItem(axisOrder="row-major")
         self._heat_item = pg.ImageItem(axisOrder="row-major")
         self._heat_item.setZValue(1)
-        self._heat_item.setLookupTable(lut(self._cmap))
+        self._heat_item.setLookupTable(heat_lut(self._shown, self._blend))
         self._heat_item.setOpacity(self._alpha)
         self._heat_item.setVisible(False)
         self._vb.addItem(self._photo_item)
@@ -71,17 +79,13 @@ class OverlayView(QWidget):
         self._gl.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._gl.viewport().installEventFilter(self)
 
-        self._slider = QSlider(Qt.Orientation.Horizontal)
-        self._slider.setRange(0, 100)
-        self._slider.setValue(round(self._alpha * 100))
-        self._slider.setMinimumWidth(50)
-        self._slider.setToolTip("Heatmap opacity")
-        self._slider.valueChanged.connect(self._on_slider)
-        self._combo = colormap_combo(self._cmap, "the heatmap")
-        self._combo.dataChosen.connect(self.set_colormap)
-        self._native_box = QCheckBox("Native")
-        self._native_box.setToolTip("Show the feature map alone, one square per activation, without the photo")
-        self._native_box.toggled.connect(self.set_native)
+        self._controls = OverlayControls(self._alpha, self._blend, self._cmap)
+        self._slider, self._blend_combo = self._controls.slider, self._controls.blend
+        self._combo, self._native_box = self._controls.colormap, self._controls.native
+        self._controls.alphaMoved.connect(self.set_alpha)
+        self._controls.blendChosen.connect(self.set_blend)
+        self._controls.colormapChosen.connect(self.set_colormap)
+        self._controls.nativeToggled.connect(self.set_native)
 
         # Which channel is shown, in a row level with the grid's caption.
         self._title = ElidedLabel(NO_CHANNEL)
@@ -90,18 +94,8 @@ class OverlayView(QWidget):
         self._title.setFont(font)
         self._title.setContentsMargins(4, 2, 4, 0)
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(4, 0, 4, 2)
-        controls.setSpacing(4)
-        controls.addWidget(QLabel("Opacity"))
-        controls.addWidget(self._slider, 1)
-        controls.addSpacing(4)
-        controls.addWidget(self._combo)
-        controls.addSpacing(4)
-        controls.addWidget(self._native_box)
-
         self._colorbar = ColorBar()
-        self._colorbar.set_colormap(self._cmap)
+        self._colorbar.set_colormap(self._shown)
         # Value first, so a narrow window cuts the label, not the number; its width never
         # follows the text (a long readout made the whole window grow).
         self._readout = ElidedLabel(HINT)
@@ -111,7 +105,7 @@ class OverlayView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._title)
         layout.setSpacing(2)
-        layout.addLayout(controls)
+        layout.addWidget(self._controls)
         layout.addWidget(self._gl, 1)
         layout.addWidget(self._colorbar)
         layout.addWidget(self._readout)
@@ -135,8 +129,9 @@ class OverlayView(QWidget):
                     levels: tuple[float, float] | None = None, scale_note: str | None = None) -> None:
         """Show channel ``fmap`` (h, w) as a heatmap over the photo rectangle ``rect`` = (x, y, w, h).
 
-        Colours span ``levels`` (default: the channel's own min..max); ``scale_note`` says what
-        that range is on the colour bar (default "per channel", or "fixed range" with levels)."""
+        Colours span ``levels`` (default: the channel's own min..max; with "auto" from 0 for a map
+        ≥ 0, centred on 0 otherwise); ``scale_note`` says what that range is on the colour bar
+        (default "per channel", or "fixed" with levels)."""
         fmap = np.asarray(fmap)
         if fmap.ndim != 2 or min(fmap.shape) == 0:
             raise ValueError(f"channel must be a non-empty 2-D array, got shape {fmap.shape}")
@@ -152,23 +147,37 @@ class OverlayView(QWidget):
             raise ValueError(f"{label}: channel or levels contain NaN or infinity")
         self._fmap, self._rect, self._label = fmap, (rx, ry, rw, rh), str(label)
         self._data_levels = (lo, hi)
-        self._scale_note = scale_note or ("per channel" if levels is None else "fixed range")
+        self._scale_note = scale_note or SCALE_NOTES["channel" if levels is None else "fixed"]
         self._title.setText(self._label)
         self._up = None
         self._apply_levels()
         self._refresh_readout()
 
     def _apply_levels(self) -> None:
-        """Colour range from the asked-for levels and the colormap; the heatmap and the bar follow."""
-        lo, hi = display_levels(self._cmap, *self._data_levels)
+        """Colour table and range from the asked-for levels and the colormap choice ("auto" judges
+        the levels and the map together: any negative value makes it diverging); the heatmap,
+        its opacity table and the bar follow."""
+        lo, hi = self._data_levels
+        fmin, fmax = float(self._fmap.min()), float(self._fmap.max())
+        self._shown = resolve_colormap(self._cmap, min(lo, fmin), max(hi, fmax))
+        if is_diverging(self._shown):
+            lo, hi = display_levels(self._shown, lo, hi)   # centred on 0: the sign reads as colour
+        elif self._cmap == AUTO:
+            lo = 0.0                                       # nothing is negative: the bottom colour is 0
         if hi <= lo:
             hi = lo + 1.0      # flat channel: the bottom colour, as to_indices gives it
         self._levels = (lo, hi)
         note = self._scale_note
-        if is_diverging(self._cmap):   # the range is centred on 0: say what the data spans
-            note = f"data {fmt_sig(self._fmap.min())} … {fmt_sig(self._fmap.max())} ({note})"
+        if is_diverging(self._shown) or (lo, hi) != self._data_levels:   # say what the data spans
+            note = f"data {fmt_sig(fmin)} … {fmt_sig(fmax)} ({note})"
+        self._colorbar.set_colormap(self._shown)
         self._colorbar.set_range(lo, hi, note=note)
+        self._apply_lut()
         self._show_heat()
+
+    def _apply_lut(self) -> None:
+        """Colours with the blend's opacity; native mode shows the map alone, so always opaque."""
+        self._heat_item.setLookupTable(heat_lut(self._shown, "flat" if self._native else self._blend))
 
     def has_channel(self) -> bool:
         """A channel's heatmap is shown (not cleared, not a new photo waiting for its layer)."""
@@ -227,9 +236,7 @@ class OverlayView(QWidget):
         changed = a != self._alpha
         self._alpha = a
         if self._slider.value() != round(a * 100):
-            self._slider.blockSignals(True)
-            self._slider.setValue(round(a * 100))
-            self._slider.blockSignals(False)
+            OverlayControls.show_value(self._slider, round(a * 100))
         if not self._native:
             self._heat_item.setOpacity(a)
         if changed:
@@ -238,40 +245,60 @@ class OverlayView(QWidget):
     def alpha(self) -> float:
         return self._alpha
 
-    def _on_slider(self, value: int) -> None:
-        self.set_alpha(value / 100.0)
+    def set_blend(self, blend: str) -> None:
+        """"value" (opacity follows the normalised value, scaled by the slider) or "flat" (the
+        slider's opacity everywhere); emits blendChanged on change."""
+        blend = check_blend(blend)
+        if blend == self._blend:
+            return
+        self._blend = blend
+        if self._blend_combo.currentData() != blend:
+            OverlayControls.show_value(self._blend_combo, blend)
+        self._apply_lut()
+        self.blendChanged.emit(blend)
+
+    def blend(self) -> str:
+        return self._blend
 
     def set_colormap(self, name: str) -> None:
-        """Colour the heatmap with ``name`` (a key of COLORMAP_NAMES, or its label); emits
+        """Colour the heatmap with ``name`` (a key of CHOICES, e.g. "auto", or its label); emits
         colormapChanged with the key on change."""
         name = check_colormap(name)
         if name == self._cmap:
             return
         self._cmap = name
-        self._heat_item.setLookupTable(lut(name))
-        self._colorbar.set_colormap(name)
         if self._combo.currentData() != name:
-            self._combo.blockSignals(True)
-            self._combo.setCurrentIndex(self._combo.findData(name))
-            self._combo.blockSignals(False)
+            OverlayControls.show_value(self._combo, name)
         if self._fmap is not None:
-            self._apply_levels()   # a diverging map centres the range on 0
+            self._apply_levels()   # "auto" follows the sign; a diverging map centres the range on 0
+        elif name != AUTO:
+            self._shown = name
+            self._colorbar.set_colormap(name)
+            self._apply_lut()
         self.colormapChanged.emit(name)
 
     def colormap(self) -> str:
+        """The colormap choice (a key, possibly "auto")."""
         return self._cmap
+
+    def shown_colormap(self) -> str:
+        """The table the heat is drawn with now: the choice, or what "auto" picked for this map."""
+        return self._shown
+
+    def levels(self) -> tuple[float, float]:
+        """The (lo, hi) the heat is coloured over."""
+        return self._levels
 
     def set_native(self, on: bool) -> None:
         """Show the channel alone at native resolution (True) or over the photo (False)."""
         on = bool(on)
         if self._native_box.isChecked() != on:
-            self._native_box.blockSignals(True)
-            self._native_box.setChecked(on)
-            self._native_box.blockSignals(False)
+            OverlayControls.show_value(self._native_box, on)
         if on == self._native:
             return
         self._native = on
         self._native_shape = None
+        self._apply_lut()
         self._photo_item.setVisible(not on)
         self._cursor = None    # the same view coordinates now mean another place
         self._show_heat()
@@ -343,29 +370,24 @@ class OverlayView(QWidget):
 
     # ------------------------------------------------------------------ export
     def overlay_image(self) -> QImage:
-        """The view's content at full resolution: photo + heatmap, or the native channel.
-
-        Null QImage when there is nothing to show."""
+        """The view's content at full resolution: photo + heatmap (blended as on screen), or the
+        native channel. Null QImage when there is nothing to show."""
+        if self._fmap is None:
+            return QImage() if self._native or self._photo is None else rgb_to_qimage(self._photo)
         if self._native:
-            if self._fmap is None:
-                return QImage()
-            k = max(1, NATIVE_EXPORT_SIZE // max(self._fmap.shape))
-            rgb = colorize(self._fmap, *self._levels, self._cmap)
-            return rgb_to_qimage(np.repeat(np.repeat(rgb, k, axis=0), k, axis=1))
+            return native_picture(self._fmap, self._levels, self._shown)
         if self._photo is None:
-            return rgb_to_qimage(colorize(self._upsampled(), *self._levels, self._cmap)) if self._fmap is not None \
-                else QImage()
-        image = rgb_to_qimage(self._photo).convertToFormat(QImage.Format.Format_RGB32)
-        if self._fmap is not None:
-            heat = rgb_to_qimage(colorize(self._upsampled(), *self._levels, self._cmap))
-            p = QPainter(image)
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            p.setOpacity(self._alpha)
-            p.drawImage(QRectF(*self._rect), heat)
-            p.end()
-        return image
+            return rgb_to_qimage(colorize(self._upsampled(), *self._levels, self._shown))
+        return blended_overlay(self._photo, self._upsampled(), self._rect, self._levels, self._shown,
+                               self._alpha, self._blend)
 
     # ------------------------------------------------------------------ for tests / embedding
+    def blend_combo(self):
+        return self._blend_combo
+
+    def controls(self) -> OverlayControls:
+        return self._controls
+
     def view_box(self) -> pg.ViewBox:
         return self._vb
 
@@ -386,3 +408,4 @@ class OverlayView(QWidget):
 
     def title(self) -> str:
         return self._title.text()
+

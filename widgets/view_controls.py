@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from widgets.colormaps import COLORMAP_NAMES, colormap_label, colormap_short
+from widgets.colormaps import CHOICES, colormap_label, colormap_short
 from widgets.compact import CompactCombo
 
 # key → (text, short text for a narrow window)
 NORMALIZATIONS = {"channel": ("per channel", "per channel"), "layer": ("shared across layer", "shared")}
-SORTS = {"index": "index", "mean": "mean ↓", "max": "max ↓", "active": "active ↓"}
-SIGN_NOTE = "Diverging maps: red = positive, blue = negative, the middle colour = 0."
+SORTS = {"index": "index", "mean": "mean ↓", "max": "max ↓", "active": "active ↓", "contribution": "contribution ↓"}
+SIGN_NOTE = ("auto: maps with negative values get blue–red centred on 0, maps ≥ 0 viridis from 0 (yellow = active).\n"
+             "Diverging maps: red = positive, blue = negative, the middle colour = 0.")
 
 
 def colormap_combo(current: str, what: str) -> CompactCombo:
     """Every colormap by its label ("blue–red (diverging)"); item data is the key."""
     combo = CompactCombo()
-    for key in COLORMAP_NAMES:
+    for key in CHOICES:
         combo.add(key, colormap_label(key), colormap_short(key))
     combo.setCurrentIndex(combo.findData(current))
     combo.setToolTip(f"Colormap of {what}. {SIGN_NOTE}")
@@ -39,9 +40,10 @@ def scale_combo() -> CompactCombo:
 def sort_combo() -> CompactCombo:
     combo = CompactCombo()
     for key, text in SORTS.items():
-        combo.add(key, text)
+        combo.add(key, text, "contrib." if key == "contribution" else None)
     combo.setToolTip("Tile order, and the number under each tile: mean (μ), max, "
-                     "or active (% of positions > 0)")
+                     "active (% of positions > 0),\nor each channel's Grad-CAM contribution w·mean(A) to the "
+                     "explained class (red: pushes it up, blue: pushes it down)")
     return combo
 
 
