@@ -79,6 +79,20 @@ class ColorBar(QWidget):
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
+    def _bar_width(self) -> int:
+        """The gradient's width: the note (what the range is) gets its full width first."""
+        fm, r = self.fontMetrics(), self.contentsRect()
+        lo_text, hi_text, note = self._texts
+        room = r.right() - r.left() - fm.horizontalAdvance(lo_text) - 4 - fm.horizontalAdvance(hi_text) - 4 - GAP - 4
+        return int(max(BAR_MIN, min(BAR_MAX, room - (fm.horizontalAdvance(note) + 3 if note else 0))))
+
+    def shown_note(self) -> str:
+        """The note as painted at the current width (elided when the bar is narrow)."""
+        fm, r = self.fontMetrics(), self.contentsRect()
+        lo_text, hi_text, note = self._texts
+        x = r.left() + fm.horizontalAdvance(lo_text) + 4 + self._bar_width() + 4 + fm.horizontalAdvance(hi_text) + GAP + 4
+        return fm.elidedText(note, Qt.TextElideMode.ElideRight, int(r.right() - x)) if note and x < r.right() else ""
+
     def paintEvent(self, event) -> None:
         if self._levels is None:
             return
@@ -93,9 +107,7 @@ class ColorBar(QWidget):
         w = fm.horizontalAdvance(lo_text)
         p.drawText(QRectF(x, r.top(), w + 1, r.height()), left, lo_text)
         x += w + 4
-        # The note (what the range means) gets its full width first; the gradient takes the rest.
-        room = r.right() - x - fm.horizontalAdvance(hi_text) - 4 - GAP - 4
-        bar_w = int(max(BAR_MIN, min(BAR_MAX, room - (fm.horizontalAdvance(note) + 3 if note else 0))))
+        bar_w = self._bar_width()
         bar = QRectF(x, r.top() + 2, bar_w, r.height() - 4)
         p.drawImage(bar, self._gradient)
         lo, hi = self._levels
@@ -112,6 +124,5 @@ class ColorBar(QWidget):
         x += w + GAP + 4
         if note and x < r.right():
             p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            shown = fm.elidedText(note, Qt.TextElideMode.ElideRight, int(r.right() - x))
-            p.drawText(QRectF(x, r.top(), r.right() - x, r.height()), left, shown)
+            p.drawText(QRectF(x, r.top(), r.right() - x, r.height()), left, self.shown_note())
         p.end()

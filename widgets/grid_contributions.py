@@ -58,10 +58,12 @@ class ContributionSort:
         L = self._layer
         if L is not None:
             c, h, w = L.acts.shape
-            state = self.contribution_state()
-            tail = {"pending": " · computing contributions…",
-                    "ready": f" · contributions to {contrib.label}" if self._sort == CONTRIBUTION else ""}
-            self._caption.setText(f"{L.name} — {c}×{h}×{w}" + tail.get(state, ""))
+            state, tail = self.contribution_state(), ""
+            if state == "pending":
+                tail = " · computing contributions…"
+            elif state == "ready" and self._sort == CONTRIBUTION:
+                tail = f" · contributions to {contrib.label}"
+            self._caption.setText(f"{L.name} — {c}×{h}×{w}{tail}")
 
     def _tooltip(self, ch: int) -> str:
         L, contrib = self._layer, self._current_contribs()

@@ -258,13 +258,13 @@ class LayerTiles:
         ch = int(np.argmax(self.means)) if ch is None else int(ch)
         lo, hi, note = self.channel_range(ch, norm, cmap)
         div = is_diverging(self.shown_colormap(cmap))
-        if norm == "channel":    # the numbers first: a narrow bar cuts the end of the note
-            note = f"#{ch}: {fmt_sig(self.lo[ch])} … {fmt_sig(self.hi[ch])} ({note})"
+        if norm == "channel":    # what the range is first: a narrow bar cuts the end of the note
+            note = f"{note} · #{ch}: {fmt_sig(self.lo[ch])} … {fmt_sig(self.hi[ch])}"
             if div:
                 return lo, hi, "-|max|", "+|max|", note
             return lo, hi, "0" if cmap == AUTO else "channel min", "channel max", note
         if div or lo != float(self.lo.min()):
-            note = f"data {fmt_sig(self.lo.min())} … {fmt_sig(self.hi.max())} ({note})"
+            note = f"{note} · data {fmt_sig(self.lo.min())} … {fmt_sig(self.hi.max())}"
         return lo, hi, fmt_sig(lo), fmt_sig(hi), note
 
     def captions(self, sort_key: str) -> list[str]:

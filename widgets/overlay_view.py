@@ -169,7 +169,7 @@ class OverlayView(QWidget):
         self._levels = (lo, hi)
         note = self._scale_note
         if is_diverging(self._shown) or (lo, hi) != self._data_levels:   # say what the data spans
-            note = f"data {fmt_sig(fmin)} … {fmt_sig(fmax)} ({note})"
+            note = f"{note} · data {fmt_sig(fmin)} … {fmt_sig(fmax)}"   # what the range is, first
         self._colorbar.set_colormap(self._shown)
         self._colorbar.set_range(lo, hi, note=note)
         self._apply_lut()
