@@ -1,4 +1,4 @@
-"""``convscope inspect | dump | export``: the engine from a terminal, scriptable and headless.
+"""``convscope inspect | dump | export | cam``: the engine from a terminal, scriptable and headless.
 
 Every user error ends the same way: exit code 2 and exactly one line on stderr,
 ``convscope: error: …``. Nothing is half-written: outputs go through a temp file.
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli_cam import add_cam_parser, cmd_cam
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
-COMMANDS = ("inspect", "dump", "export")
+COMMANDS = ("inspect", "dump", "export", "cam")
 
 
 class _Unparsable(Exception):
@@ -93,6 +94,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--top", type=int, default=8, metavar="N", help="how many top channels (default 8)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_weight_options(p)
+
+    add_cam_parser(sub)
     return parser
 
 
@@ -202,7 +205,7 @@ def run(argv: list[str]) -> int:
         from inference.errors import ConvScopeError
     except Exception as err:  # a broken install should still be one line
         return fail(f"cannot load the engine: {err}")
-    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export}
+    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam}
     _notes.clear()
     web = web_address_error(args.image)
     if web:
