@@ -207,3 +207,39 @@ def test_marker_follows_new_predictions_and_other_weights_clear_it(panel, logits
     panel.set_model_info({"weights_text": "weights from catdog.pth (2 classes)", "pretrained": True,
                           "class_names": ["cat", "dog"]})
     assert panel.explained() is None and panel.top_bars.marked_row() is None
+
+
+def test_long_class_names_do_not_widen_the_dock(qtbot):
+    """ImageNet's longest names end in "…" in the dock of a 1280×720 window instead of widening it;
+    the whole name stays in text() and in the row's tooltip, and table rows stay one line high."""
+    from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.setCentralWidget(QWidget())
+    panel = PredictionsPanel()
+    dock = QDockWidget("Prediction")
+    dock.setWidget(panel)
+    win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    panel.set_model_info(IMAGENET)
+    short = np.zeros(1000)
+    short[[281, 285, 282, 287, 340]] = [9, 8, 7, 6, 5]  # tabby, Egyptian cat, …, zebra
+    panel.set_predictions(_top(short), {"cat": 0.9, "dog": 0.01}, IMAGENET["weights_text"], True)
+    win.resize(1280, 720)
+    win.show()
+    qtbot.waitExposed(win)
+    win.resizeDocks([dock], [260], Qt.Orientation.Horizontal)  # as narrow as the app's dock at 1280×720
+    qtbot.waitUntil(lambda: dock.width() <= 270)
+    narrow = dock.width()
+    longest = sorted(range(len(NAMES)), key=lambda i: -len(NAMES[i]))[:5]
+    z = np.zeros(1000)
+    z[longest] = [9, 8, 7, 6, 5]
+    panel.set_predictions(_top(z), {"cat": 0.01, "dog": 0.9}, IMAGENET["weights_text"], True)
+    qtbot.wait(1)  # let the layouts settle (no timing asserted)
+    assert dock.width() == narrow
+    pct = panel.percent_labels[0]  # the whole row is on screen: the percentage is not pushed out
+    assert pct.mapTo(panel, pct.rect().topRight()).x() < panel.width() <= dock.width()
+    label = panel.class_labels[0]
+    assert label.text() == NAMES[longest[0]] and label.is_elided()
+    assert NAMES[longest[0]] in panel.top_bars.hits[0].toolTip()
+    assert panel.table.rowHeight(0) < 2 * panel.fontMetrics().height()

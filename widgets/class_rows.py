@@ -7,9 +7,9 @@ explained is marked with a bar at the left and a tinted background.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from widgets.prediction_text import explain_tip, format_percent, format_prob
 
@@ -31,10 +31,36 @@ def tint(widget: QWidget, amount: float) -> str:
 
 def row_style(widget: QWidget) -> str:
     """Stylesheet of the rows' frames: a hover tint, and a marked (explained) state with a left bar."""
-    hover, marked, bar = tint(widget, 0.16), tint(widget, 0.28), tint(widget, 1.0)
+    hover, marked, bar = tint(widget, 0.10), tint(widget, 0.30), tint(widget, 1.0)
     return (f"QFrame#classRow {{ border-radius: 3px; border-left: 3px solid transparent; }}"
             f"QFrame#classRow:hover {{ background: {hover}; }}"
             f"QFrame#classRow[marked=\"true\"] {{ background: {marked}; border-left: 3px solid {bar}; }}")
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when narrow (ImageNet has "American Staffordshire terrier"),
+    so a long class name never widens the dock; text() and the tooltip keep the whole name."""
+
+    MIN_WIDTH = 60
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.MIN_WIDTH), hint.height())
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
 
 
 class RowHit(QFrame):
@@ -90,13 +116,12 @@ class TopBars(QWidget):
             rank = QLabel(f"{row + 1}.")
             rank.setStyleSheet(muted_style)
             rank.setIndent(6)  # clear of the marked row's left bar
-            label = QLabel()
-            label.setTextFormat(Qt.TextFormat.PlainText)
+            label = ElidedLabel()
             bar = QProgressBar()
             bar.setRange(0, BAR_STEPS)
             bar.setTextVisible(False)
             bar.setFixedHeight(14)
-            bar.setMinimumWidth(80)
+            bar.setMinimumWidth(40)
             bar.setStyleSheet(_BAR_STYLE)
             pct = QLabel()
             pct.setTextFormat(Qt.TextFormat.PlainText)
@@ -120,7 +145,7 @@ class TopBars(QWidget):
             self.class_labels.append(label)
             self.bars.append(bar)
             self.percent_labels.append(pct)
-        grid.setColumnStretch(2, 1)
+        grid.setColumnStretch(2, 1)  # the bar takes what the name leaves; a narrow dock shortens the bar first
         grid.setRowStretch(TOP_K + 1, 1)
 
     def set_rows(self, top: list[dict]) -> None:

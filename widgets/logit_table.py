@@ -14,6 +14,9 @@ from widgets.class_rows import tint
 from widgets.prediction_text import explain_tip, format_logit, format_prob
 
 
+NAME_MIN_WIDTH = 90
+
+
 class LogitTable(QTableWidget):
     """class | logit z | softmax p, exactly as tall as its rows; ``rowClicked(row)``."""
 
@@ -30,6 +33,8 @@ class LogitTable(QTableWidget):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
+        self.setWordWrap(False)  # one line per class: long names end in "…"
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         hh = self.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -105,7 +110,7 @@ class LogitTable(QTableWidget):
         super().leaveEvent(event)
 
     def _paint_rows(self) -> None:
-        hover, marked = QColor(tint(self, 0.16)), QColor(tint(self, 0.28))
+        hover, marked = QColor(tint(self, 0.10)), QColor(tint(self, 0.30))
         for row in range(self.rowCount()):
             brush = (QBrush(marked) if row == self._marked else
                      QBrush(hover) if row == self._hover and row < len(self._clickable) and self._clickable[row]
@@ -126,6 +131,7 @@ class LogitTable(QTableWidget):
         height += sum(self.rowHeight(r) for r in range(self.rowCount()))
         self.setFixedHeight(height)
         hh = self.horizontalHeader()
-        width = 2 * self.frameWidth() + sum(
-            max(self.sizeHintForColumn(c), hh.sectionSizeHint(c)) for c in range(self.columnCount()))
+        widths = [max(self.sizeHintForColumn(c), hh.sectionSizeHint(c)) for c in range(self.columnCount())]
+        widths[0] = min(widths[0], NAME_MIN_WIDTH)  # long names end in "…" rather than widen the dock
+        width = 2 * self.frameWidth() + sum(widths)
         self.setMinimumWidth(width)
