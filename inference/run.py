@@ -41,12 +41,12 @@ _locks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
-def forward_lock(model) -> threading.Lock:
+def forward_lock(model):
     """One pass at a time per model: hooks and the in-place switch are per model, not per thread."""
     with _locks_guard:
         lock = _locks.get(model)
         if lock is None:
-            lock = _locks[model] = threading.Lock()
+            lock = _locks[model] = threading.RLock()  # a gradient primes the head under the same lock
         return lock
 
 

@@ -124,7 +124,9 @@ class OneConv(nn.Module):
 
     def forward(self, x):
         x = self.relu1(self.conv1(x))
-        return self.relu2(self.fc1(x.view(-1, 8)))
+        # Captum writes x.view(-1, 8); the engine runs CPU models channels_last, where view cannot
+        # flatten a 4-D tensor, so reshape (the same values).
+        return self.relu2(self.fc1(x.reshape(-1, 8)))
 
 
 def _tiny_run():
