@@ -16,11 +16,13 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
     """The same figure ``convscope export`` writes, from the Session's current results and the view's choices."""
     info = session.results_model or {}
     image = session.image
+    cam = session.top_cam  # the top-1 class's Grad-CAM; None until the worker sends it (row 4 says n/a)
     data = figure_data(
         title=figure_title(image["path"], info.get("weights_text", "")),
         photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
-        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, model_info=info)
+        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, model_info=info,
+        cam=cam, cam_layer=session.layer(cam.layer) if cam is not None else None)
     return write_figure(data, path)
 
 

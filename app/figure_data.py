@@ -8,18 +8,24 @@ from pathlib import Path
 
 import numpy as np
 
-from widgets.figure import FigureData, write_figure
+from widgets.figure import CamPanel, FigureData, write_figure
 from widgets.prediction_text import classes_note
 
 DEFAULT_FIGURE_LAYER = "features.28"   # conv5_3: the last conv, where objects show
+CAM_CHANNELS = 5                       # row 4 lists the channels of largest |contribution|
+METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}  # inference.cam's, not imported: no torch here
 
 
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
-                channel: int | None = None, top: int = 8, colormap: str = "viridis", alpha: float = 0.6,
-                overlay_colormap: str | None = None, model_info: dict | None = None) -> FigureData:
+                channel: int | None = None, top: int = 8, colormap: str = "auto", alpha: float = 0.6,
+                overlay_colormap: str | None = None, model_info: dict | None = None,
+                cam=None, cam_layer=None) -> FigureData:
     """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions;
     ``model_info``: the worker's model dict ("source", "weights_text", "class_names"), which words
-    the weights and the classes. Without it the figure claims nothing about ImageNet."""
+    the weights and the classes. Without it the figure claims nothing about ImageNet.
+    ``cam``: the top-1 class's ``inference.cam.Cam`` (None: row 4 says n/a); ``cam_layer``: the
+    LayerOutput it was taken at, for its channels' thumbnails. ``colormap`` "auto" follows
+    ``widgets.figure_scale``'s rule (signed maps diverging, maps ≥ 0 viridis from 0)."""
     data = layer.data
     if data.ndim != 3:
         raise ValueError(f"layer {layer.name} is a vector ({data.shape[0]} values); choose a convolutional layer for the figure")
@@ -29,18 +35,37 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
     hi = float(max(t[1].max() for t in tops))
     channel = layer.best_channel if channel is None else int(channel)
     fmap = np.ascontiguousarray(data[channel], dtype=np.float32)
-    alias = f" ({layer.spec.alias})" if layer.spec.alias else ""
+    shown = f"{layer.spec.alias} ({layer.name})" if layer.spec.alias else layer.name
     spec = demo.spec
     detail = f"seed {spec.seed}" if spec.preset == "random" else spec.preset
     return FigureData(
         title=title, photo=np.ascontiguousarray(photo), demo_output=demo.rgb, demo_channels=demo.raw,
-        demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}", layer_name=f"{layer.name}{alias}",
+        demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}", layer_name=shown,
         top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
         overlay_fmap=fmap, overlay_rect=tuple(rect), overlay_label=f"channel {channel} over the photo",
         predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,
         colormap=colormap, alpha=alpha, overlay_colormap=overlay_colormap,
         weights_text=str((model_info or {}).get("weights_text") or ""),
-        classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info))
+        classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info),
+        cam=cam_panel(cam, cam_layer))
+
+
+def cam_panel(cam, layer=None, k: int = CAM_CHANNELS) -> CamPanel | None:
+    """Row 4's content from a Cam: its normalised map and its ``k`` channels of largest |contribution|
+    (``Cam.top_channels``), each with that channel of ``layer`` (the CAM layer's LayerOutput) if given."""
+    if cam is None:
+        return None
+    data = getattr(layer, "data", None)
+    maps = data if data is not None and np.ndim(data) == 3 else None
+    channels = [(t["channel"], t["weight"], t["contribution"],
+                 None if maps is None else np.ascontiguousarray(maps[t["channel"]], dtype=np.float32))
+                for t in cam.top_channels(k)]
+    alias = getattr(getattr(layer, "spec", None), "alias", "") or ""
+    name = f"{alias} ({cam.layer})" if alias else cam.layer
+    raw = np.asarray(cam.raw)
+    return CamPanel(label=cam.label, layer=name, method=METHOD_NAMES.get(cam.method, cam.method),
+                    heat=np.ascontiguousarray(cam.normalised(), dtype=np.float32),
+                    raw_range=(float(raw.min()), float(raw.max())), channels=channels)
 
 
 def _classes_note(shown: int, total: int, info: dict | None) -> str:
@@ -83,14 +108,22 @@ def ensure_gui_application():
 
 def export_figure_headless(image_path, bundle, out: Path, *, layer: str | None, top: int, preprocess: str,
                            overwrite: bool) -> Path:
-    """``convscope export``: analyse, then paint the same figure the GUI exports."""
+    """``convscope export``: analyse, then paint the same figure the GUI exports, with the top-1
+    class's Grad-CAM at the model's default CAM layer (what the window's worker computes)."""
     from inference.analysis import AnalysisOptions, analyze
+    from inference.cam import cam_of_run
 
     name = layer or DEFAULT_FIGURE_LAYER
-    result = analyze(image_path, bundle, AnalysisOptions(preprocess=preprocess, layers=frozenset([name])))
+    # Every layer is kept (not only the figure's), so the CAM's gradient runs back from the logits
+    # through the kept outputs alone, as in the window: no second forward.
+    result = analyze(image_path, bundle, AnalysisOptions(preprocess=preprocess, stats=False))
+    if name not in result.layers:
+        raise ValueError(f"no layer named {name!r} in this model")
+    result.compute_stats([name])
+    cam = cam_of_run(result)
     data = figure_data(title=figure_title(str(image_path), bundle.weights_text()), photo=result.image.rgb,
                        rect=result.prepared.rect, demo=result.demo, layer=result.layers[name],
                        predictions=result.predictions, pretrained=bundle.pretrained, top=top,
-                       model_info=model_info_of(bundle))
+                       model_info=model_info_of(bundle), cam=cam, cam_layer=result.layers.get(cam.layer))
     ensure_gui_application()
     return write_figure(data, out, overwrite=overwrite)

@@ -7,196 +7,47 @@ so a QGuiApplication (offscreen) is enough — no widgets, no torch.
 Layout (logical px, white background, like a textbook figure): a title; row 1 the
 photo (input crop outlined) → the demo convolution's RGB output and its three
 channels; row 2 the chosen layer's most active channels as small multiples with one
-colour bar, next to the best channel overlaid on the photo; row 3 the predictions.
+colour bar, next to the best channel overlaid on the photo; row 3 the predictions; row 4 why the top class
+(its Grad-CAM on the photo and the channels that contribute most, :mod:`widgets.figure_cam`).
+Colours follow :mod:`widgets.figure_scale`: signed maps diverging and centred on 0,
+maps ≥ 0 sequential from 0.
 Where things go is :mod:`widgets.figure_layout`; the encoders are
 :mod:`widgets.figure_encode`; this module paints.
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPen
 
 from widgets.atomic_write import check_target, write_bytes_atomic
-from widgets.colormaps import colorize, lut
+from widgets.colormaps import colorize
+from widgets.figure_cam import paint_cam_row
+from widgets.figure_draw import (BAR, BAR_TOP, BAR_TRACK, BAR_UNTRAINED, CAT_COLOR, DOG_COLOR, FRAME, INK,  # noqa: F401
+                                 MUTED, OTHER_COLOR, RULE, WARN_EDGE, WARN_FILL, WARN_TEXT)
+from widgets.figure_draw import draw_arrow as _draw_arrow
+from widgets.figure_draw import draw_colorbar as _draw_colorbar
+from widgets.figure_draw import draw_crop_outline as _draw_crop_outline
+from widgets.figure_draw import draw_rgb as _draw_rgb
+from widgets.figure_draw import draw_text as _text
+from widgets.figure_draw import fitting_px as _fitting_px
+from widgets.figure_draw import fmt as _fmt
+from widgets.figure_draw import heading as _heading
+from widgets.figure_draw import placeholder as _placeholder
 from widgets.figure_encode import ENCODERS, PNG_SCALE
-from widgets.figure_images import overlay_image, shrink_photo
-from widgets.figure_layout import MARGIN, WIDTH, FigureData, Layout, cat_dog_shares, figure_size, fit_rect, panel_rects
+from widgets.figure_images import cam_overlay_image, overlay_image, shrink_photo
+from widgets.figure_layout import MARGIN, WIDTH, CamPanel, FigureData, Layout, cat_dog_shares, figure_size, panel_rects
+from widgets.figure_scale import map_scale, rule_words, scale_words
 from widgets.prediction_text import classes_note, format_logit
 from widgets.qimage import rgb_to_qimage
 
-__all__ = ["FORMATS", "FigureData", "cat_dog_shares", "figure_size", "overlay_image", "paint_figure",
-           "panel_rects", "render_figure", "write_figure"]
+__all__ = ["FORMATS", "CamPanel", "FigureData", "PNG_SCALE", "cam_overlay_image", "cat_dog_shares", "figure_size",
+           "overlay_image", "paint_figure", "panel_rects", "render_figure", "write_figure"]
 
 FORMATS = (".png", ".svg", ".pdf")
-
-INK = QColor("#1d1d1f")
-MUTED = QColor("#5f6368")
-RULE = QColor("#d0d0d0")
-FRAME = QColor("#9e9e9e")
-BAR = QColor("#3d6fb4")
-BAR_TOP = QColor("#1f4f95")
-BAR_UNTRAINED = QColor("#a8a8a8")
-BAR_TRACK = QColor("#eef1f5")
-WARN_TEXT = QColor("#a50e0e")
-WARN_FILL = QColor("#fdecea")
-WARN_EDGE = QColor("#f1aaa4")
-CAT_COLOR = QColor("#e0892b")
-DOG_COLOR = QColor("#4a7fc1")
-OTHER_COLOR = QColor("#d9dde3")  # the probability mass on neither cats nor dogs
-SANS = ["DejaVu Sans", "Noto Sans", "Liberation Sans", "Helvetica Neue", "Arial", "Helvetica", "sans-serif"]
-
-
-# ----------------------------------------------------------------------------- drawing helpers
-
-
-def _font(px: float, bold: bool = False, italic: bool = False) -> QFont:
-    font = QFont()
-    font.setFamilies(SANS)
-    font.setStyleHint(QFont.StyleHint.SansSerif)
-    font.setPixelSize(max(1, round(px)))
-    font.setBold(bold)
-    font.setItalic(italic)
-    return font
-
-
-def _text(p: QPainter, rect: QRectF, text: str, px: float, *, color: QColor = INK, bold: bool = False,
-          italic: bool = False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-          min_px: float | None = None) -> float:
-    """Draw one line of text inside ``rect``, shrinking (down to ``min_px``) then eliding to fit.
-
-    Returns the width the text took.
-    """
-    size = px
-    font = _font(size, bold, italic)
-    fm = QFontMetricsF(font)
-    while min_px is not None and size > min_px and fm.horizontalAdvance(text) > rect.width():
-        size -= 1
-        font = _font(size, bold, italic)
-        fm = QFontMetricsF(font)
-    if fm.horizontalAdvance(text) > rect.width():
-        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
-    p.setFont(font)
-    p.setPen(color)
-    p.drawText(rect, int(align), text)
-    return fm.horizontalAdvance(text)
-
-
-def _fitting_px(texts, width: float, px: float, min_px: float) -> float:
-    """The largest pixel size (from ``px`` down to ``min_px``) at which every text fits ``width``."""
-    while px > min_px and max((QFontMetricsF(_font(px)).horizontalAdvance(t) for t in texts), default=0) > width:
-        px -= 1
-    return px
-
-
-def _for_target(img: QImage, target: QRectF, *, blocky: bool = False) -> QImage:
-    """Resample ``img`` to about 2x the target size (the PNG scale), so every format embeds
-    a sensible raster: big photos shrink (smoothly), tiny feature maps grow (blocky)."""
-    want_w = max(1, round(target.width() * PNG_SCALE))
-    if img.width() > want_w * 1.25:
-        return img.scaledToWidth(want_w, Qt.TransformationMode.SmoothTransformation)
-    if blocky and img.width() * 2 <= want_w:
-        k = max(1, want_w // img.width())
-        return img.scaled(img.width() * k, img.height() * k, Qt.AspectRatioMode.IgnoreAspectRatio,
-                          Qt.TransformationMode.FastTransformation)
-    return img
-
-
-def _placeholder(p: QPainter, box: QRectF, text: str = "n/a") -> None:
-    p.fillRect(box, QColor("#f3f3f3"))
-    _text(p, box, text, 13, color=MUTED, align=Qt.AlignmentFlag.AlignCenter)
-
-
-def _draw_rgb(p: QPainter, rgb, box: QRectF, *, blocky: bool = False, frame: bool = True) -> QRectF | None:
-    """Draw an (H, W, 3) uint8 array into ``box`` with its aspect kept; returns where it went."""
-    rgb = None if rgb is None else np.asarray(rgb)
-    if rgb is None or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
-        _placeholder(p, box)
-        return None
-    target = fit_rect(rgb.shape[1], rgb.shape[0], box)
-    p.drawImage(target, _for_target(rgb_to_qimage(rgb), target, blocky=blocky))
-    if frame:
-        p.setPen(QPen(FRAME, 1))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(target)
-    return target
-
-
-def _draw_crop_outline(p: QPainter, rect, photo_shape, target: QRectF) -> None:
-    """Outline the network's input crop (photo px) on the photo drawn at ``target``."""
-    x, y, w, h = (float(v) for v in rect)
-    sx, sy = target.width() / photo_shape[1], target.height() / photo_shape[0]
-    r = QRectF(target.left() + x * sx, target.top() + y * sy, w * sx, h * sy).intersected(target)
-    if r.isEmpty():
-        return
-    p.setBrush(Qt.BrushStyle.NoBrush)
-    p.setPen(QPen(QColor(255, 255, 255), 3.5))
-    p.drawRect(r)
-    dashed = QPen(QColor(20, 20, 20), 1.5, Qt.PenStyle.DashLine)
-    p.setPen(dashed)
-    p.drawRect(r)
-
-
-def _draw_arrow(p: QPainter, x0: float, x1: float, y: float, label: str) -> None:
-    p.setPen(QPen(MUTED, 2))
-    p.drawLine(QPointF(x0, y), QPointF(x1 - 8, y))
-    head = QPainterPath(QPointF(x1, y))
-    head.lineTo(x1 - 11, y - 6)
-    head.lineTo(x1 - 11, y + 6)
-    head.closeSubpath()
-    p.fillPath(head, MUTED)
-    _text(p, QRectF(x0 - 6, y - 26, x1 - x0 + 12, 20), label, 13, color=MUTED, align=Qt.AlignmentFlag.AlignCenter)
-
-
-def _fmt(v: float) -> str:
-    """A compact number for labels (about 3 significant digits), with a real minus sign."""
-    v = float(v)
-    a = abs(v)
-    if v == 0:
-        return "0"
-    if not math.isfinite(v):
-        s = str(v)
-    elif a >= 1000 or (0 < a < 0.01):
-        s = f"{v:.2e}"
-    elif a >= 100:
-        s = f"{v:.0f}"
-    elif a >= 10:
-        s = f"{v:.1f}"
-    elif a >= 1:
-        s = f"{v:.2f}"
-    else:
-        s = f"{v:.3f}"
-    return s.replace("-", "\u2212")
-
-
-def _draw_colorbar(p: QPainter, box: QRectF, lo: float, hi: float, name: str, label_x: float) -> None:
-    """ONE vertical colour bar (high at the top) with the numeric levels at its ends."""
-    column = np.ascontiguousarray(lut(name)[::-1][:, None, :].repeat(4, axis=1))
-    p.drawImage(box, rgb_to_qimage(column))
-    p.setPen(QPen(FRAME, 1))
-    p.setBrush(Qt.BrushStyle.NoBrush)
-    p.drawRect(box)
-    _text(p, QRectF(label_x, box.top() - 2, 80, 18), _fmt(hi), 13, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    _text(p, QRectF(label_x, box.bottom() - 16, 80, 18), _fmt(lo), 13,
-          align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-    _text(p, QRectF(label_x, box.center().y() - 9, 80, 18), "activation", 11, color=MUTED)
-
-
-def _heading(p: QPainter, rect: QRectF, number: int, text: str, note: str = "") -> None:
-    """A numbered section heading, with an optional grey note after it."""
-    badge = QRectF(rect.left(), rect.top() + 1, 24, 24)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(INK)
-    p.drawEllipse(badge)
-    _text(p, badge, str(number), 14, color=QColor("white"), bold=True, align=Qt.AlignmentFlag.AlignCenter)
-    used = _text(p, QRectF(rect.left() + 34, rect.top(), rect.width() - 34, rect.height()), text, 19, bold=True)
-    if note:
-        x = rect.left() + 34 + used + 14
-        _text(p, QRectF(x, rect.top() + 2, rect.right() - x, rect.height()), note, 14, color=MUTED)
 
 
 # ----------------------------------------------------------------------------- the figure
@@ -221,9 +72,11 @@ def _paint_row1(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
     if chans.ndim == 3 and chans.shape[0] >= 3 and chans.size:
         finite = chans[np.isfinite(chans)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        scale = map_scale(d.colormap, lo, hi)
         for i in range(3):
-            _draw_rgb(p, colorize(chans[i], lo, hi, d.colormap), L.row1_boxes[2 + i])
-        note = f"each channel coloured with {d.colormap}, shared range {_fmt(lo)} … {_fmt(hi)}"
+            _draw_rgb(p, colorize(chans[i], scale.lo, scale.hi, scale.colormap), L.row1_boxes[2 + i])
+        note = (f"each channel coloured with {scale_words(scale)}, one scale shared by the 3: "
+                f"{_fmt(scale.lo)} … {_fmt(scale.hi)}")
         caption = QRectF(L.row1_boxes[2].left(), L.demo_caption.top(), L.row1_boxes[4].right() - L.row1_boxes[2].left(), 20)
         _text(p, caption, note, 12, color=MUTED, align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, min_px=10)
     else:
@@ -234,7 +87,8 @@ def _paint_row1(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
 def _paint_row2(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
     n = len(d.top_channels)
     _heading(p, L.head2, 2, f"Layer {d.layer_name}", f"its {n} most active channels, highest mean first")
-    lo, hi = float(d.levels[0]), float(d.levels[1])
+    scale = map_scale(d.colormap, float(d.levels[0]), float(d.levels[1]))
+    lo, hi = scale.lo, scale.hi
     _text(p, L.grid_title, "feature maps (one shared colour scale)", 15,
           align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
     if n == 0:
@@ -244,17 +98,19 @@ def _paint_row2(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
     for i, (idx, fmap, mean) in enumerate(d.top_channels):
         box = L.tile_box(i)
         fmap = np.asarray(fmap, dtype=np.float32)
-        rgb = colorize(fmap, lo, hi, d.colormap) if fmap.ndim == 2 and fmap.size else None
+        rgb = colorize(fmap, lo, hi, scale.colormap) if fmap.ndim == 2 and fmap.size else None
         placed = _draw_rgb(p, rgb, box, blocky=True) or box
         _text(p, QRectF(box.left(), placed.bottom() + 2, L.tile, L.label_h - 2), labels[i], label_px,
               align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
     if n:
-        _draw_colorbar(p, L.cbar, lo, hi, d.colormap, L.cbar_label_x)
+        _draw_colorbar(p, L.cbar, lo, hi, scale.colormap, L.cbar_label_x,
+                       f"activation, one scale shared by the {n} maps and the overlay")
 
     _text(p, L.over_title, d.overlay_label, 15, align=L.over_text_align | Qt.AlignmentFlag.AlignBottom)
     if photo is not None:
         rect = tuple(float(v) * f for v in d.overlay_rect)
-        blended = overlay_image(photo, d.overlay_fmap, rect, d.levels, d.overlay_colormap or d.colormap, d.alpha)
+        over = map_scale(d.overlay_colormap or d.colormap, float(d.levels[0]), float(d.levels[1]))
+        blended = overlay_image(photo, d.overlay_fmap, rect, (over.lo, over.hi), over.colormap, d.alpha)
         p.drawImage(L.over_img, rgb_to_qimage(blended))
         p.setPen(QPen(FRAME, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -344,8 +200,9 @@ def paint_figure(painter: QPainter, data: FigureData, size: QSize) -> None:
         _paint_row1(p, data, L, photo, f)
         _paint_row2(p, data, L, photo, f)
         _paint_row3(p, data, L)
+        paint_cam_row(p, data, L, photo, f)
         weights = f", {data.weights_text}" if data.weights_text else ""  # never a guess: only what the app said
-        _text(p, L.footer, f"ConvScope  ·  VGG16{weights}  ·  colour map {data.colormap}", 11, color=MUTED,
+        _text(p, L.footer, f"ConvScope  ·  VGG16{weights}  ·  {rule_words(data.colormap)}", 11, color=MUTED,
               align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     finally:
         p.restore()

@@ -1,4 +1,4 @@
-"""Pictures the figure draws, computed with numpy: the overlay blend and a shrunken photo."""
+"""Pictures the figure draws, computed with numpy: the overlay blends and a shrunken photo."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,27 +29,56 @@ def bilinear(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     return top * (1 - fy)[:, None] + bottom * fy[:, None]
 
 
+CAM_COLORMAP = "viridis"   # the CAM is ≥ 0 and normalised: sequential from 0, yellow = where it points
+
+
+def _crop_window(photo_shape, rect, fmap):
+    """The bilinear upsampling of ``fmap`` onto ``rect`` (photo px), clipped to the photo:
+    (upsampled values inside the photo, (cy0, cy1, cx0, cx1)), or None when nothing shows."""
+    fmap = np.asarray(fmap, dtype=np.float32)
+    if fmap.ndim != 2 or fmap.size == 0:
+        return None
+    x, y, w, h = (float(v) for v in rect)
+    if w <= 0 or h <= 0:
+        return None
+    x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+    # Clip the crop to the photo (a crop may stick out of it after letterboxing).
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x1, photo_shape[1]), min(y1, photo_shape[0])
+    if cx1 <= cx0 or cy1 <= cy0:
+        return None
+    up = bilinear(fmap, max(1, y1 - y0), max(1, x1 - x0))
+    return up[cy0 - y0: cy1 - y0, cx0 - x0: cx1 - x0], (cy0, cy1, cx0, cx1)
+
+
+def cam_overlay_image(photo: np.ndarray, heat: np.ndarray, rect, colormap: str = CAM_COLORMAP) -> np.ndarray:
+    """The photo with a [0, 1] map (a min–max normalised CAM) upsampled bilinearly into ``rect``
+    (photo px, the network's input crop), coloured from 0 and blended with an opacity equal to
+    the value: the photo shows through where the map is low, the colour covers it where high."""
+    out = np.array(photo, dtype=np.uint8, copy=True)
+    window = _crop_window(out.shape, rect, heat)
+    if window is None:
+        return out
+    up, (cy0, cy1, cx0, cx1) = window
+    up = np.clip(up, 0.0, 1.0)
+    colour = colorize(up, 0.0, 1.0, colormap).astype(np.float32)
+    a = up[..., None]
+    region = out[cy0:cy1, cx0:cx1].astype(np.float32)
+    out[cy0:cy1, cx0:cx1] = np.clip(region * (1 - a) + colour * a + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def overlay_image(photo: np.ndarray, fmap: np.ndarray, rect, levels, colormap: str, alpha: float) -> np.ndarray:
     """The photo with ``fmap`` upsampled bilinearly into ``rect`` (photo px), colourised and
     blended at ``alpha``; pixels outside the rect are the photo unchanged."""
     out = np.array(photo, dtype=np.uint8, copy=True)
-    fmap = np.asarray(fmap, dtype=np.float32)
-    if fmap.ndim != 2 or fmap.size == 0:
+    window = _crop_window(out.shape, rect, fmap)
+    if window is None:
         return out
-    x, y, w, h = (float(v) for v in rect)
-    if w <= 0 or h <= 0:
-        return out
-    x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
-    up = bilinear(fmap, max(1, y1 - y0), max(1, x1 - x0))
+    up, (cy0, cy1, cx0, cx1) = window
     colour = colorize(up, levels[0], levels[1], colormap).astype(np.float32)
-    # Clip the crop to the photo (a crop may stick out of it after letterboxing).
-    cx0, cy0 = max(x0, 0), max(y0, 0)
-    cx1, cy1 = min(x1, out.shape[1]), min(y1, out.shape[0])
-    if cx1 <= cx0 or cy1 <= cy0:
-        return out
     a = float(np.clip(alpha, 0.0, 1.0))
     region = out[cy0:cy1, cx0:cx1].astype(np.float32)
-    colour = colour[cy0 - y0: cy1 - y0, cx0 - x0: cx1 - x0]
     out[cy0:cy1, cx0:cx1] = np.clip(region * (1 - a) + colour * a + 0.5, 0, 255).astype(np.uint8)
     return out
 

@@ -14,6 +14,23 @@ from PySide6.QtCore import QRectF, QSize, Qt
 WIDTH = 1600
 MARGIN = 40
 CONTENT_W = WIDTH - 2 * MARGIN
+CAM_MAX_W, CAM_MAX_H = 560.0, 400.0   # the CAM on the photo: as large as row 2's overlay
+
+
+@dataclass
+class CamPanel:
+    """The top-1 class's class activation map, ready to paint (see ``app.figure_data.cam_panel``)."""
+
+    label: str                 # the class: "tabby, tabby cat"
+    layer: str                 # the layer with its alias: "relu5_3 (features.29)"
+    method: str                # "Grad-CAM"
+    heat: np.ndarray           # float32 [h, w] at the layer's resolution, min–max normalised to [0, 1]
+    raw_range: tuple           # (min, max) of the raw map ReLU(Σ w_k A_k), before normalising
+    channels: list             # [(channel, weight w_k, contribution w_k·mean A_k, fmap [h, w] or None)], |contribution| first
+
+    @property
+    def title(self) -> str:
+        return f"{self.method} of \u201c{self.label}\u201d at {self.layer}"
 
 
 @dataclass
@@ -39,6 +56,7 @@ class FigureData:
     overlay_colormap: str | None = None   # the overlay view's colormap (None: the same as the tiles')
     weights_text: str = ""   # the footer's weights: "ImageNet-pretrained weights (torchvision)", "weights from FILE (N classes)", …
     classes_note: str = ""   # row 3's note: "top 5 of ImageNet's 1000 classes", "both classes"; "" says "top k classes"
+    cam: CamPanel | None = None   # row 4: the top-1 class's Grad-CAM (None: not computed, drawn as "n/a")
 
 
 # ----------------------------------------------------------------------------- layout
@@ -142,10 +160,47 @@ class Layout:
         self.catdog = QRectF(MARGIN + 1000, self.pred_header_y, CONTENT_W - 1000, 110)
         self.catdog_bar = QRectF(self.catdog.left(), self.catdog.top() + 54, self.catdog.width(), 16)
         y += k * self.row_h + 10
+        y = self._cam_row(data, y + 30)
         self.footer = QRectF(MARGIN, y + 6, CONTENT_W, 18)
         y += 24 + MARGIN - 12
         self.size = QSize(WIDTH, int(math.ceil(y)))
 
+
+    def _cam_row(self, data: FigureData, y: float) -> float:
+        """Row 4: the CAM on the photo with its colour bar | the channels that contribute most."""
+        self.head4 = QRectF(MARGIN, y, CONTENT_W, 26)
+        y += 34
+        ratio = _aspect(data.photo)
+        img_w = min(CAM_MAX_W, CAM_MAX_H / ratio)
+        self.cam_title = QRectF(MARGIN, y, 680, 22)
+        self.cam_img = QRectF(MARGIN, y + 24, img_w, img_w * ratio)
+        self.cam_bar = QRectF(self.cam_img.right() + 18, self.cam_img.top(), 16, self.cam_img.height())
+        self.cam_bar_label_x = self.cam_bar.right() + 6
+        self.cam_caption = QRectF(MARGIN, self.cam_img.bottom() + 6, img_w + 120, 18)
+        # The list: a header, then one row per channel (thumbnail, channel, weight, signed bar, value).
+        x = max(self.cam_bar_label_x + 90, MARGIN + 700)
+        self.contrib_x, self.contrib_w = x, WIDTH - MARGIN - x
+        self.contrib_title = QRectF(x, y, self.contrib_w, 22)
+        self.contrib_header_y = y + 30
+        self.contrib_rows_y = y + 52
+        self.contrib_row_h, self.contrib_thumb = 62.0, 54.0
+        n = len(data.cam.channels) if data.cam is not None and data.cam.channels else 5
+        self.contrib_bar_x = x + 300
+        self.contrib_bar_w = self.contrib_w - 300 - 96
+        list_bottom = self.contrib_rows_y + n * self.contrib_row_h
+        self.contrib_hbar = QRectF(x + 30, list_bottom + 8, 150, 10)
+        bottom = max(self.cam_caption.bottom(), self.contrib_hbar.bottom() + 20)
+        return bottom + 6
+
+    def contrib_row(self, i: int) -> QRectF:
+        """The i-th row of the contributions list."""
+        return QRectF(self.contrib_x, self.contrib_rows_y + i * self.contrib_row_h, self.contrib_w,
+                      self.contrib_row_h)
+
+    def thumb_box(self, i: int) -> QRectF:
+        """The square for the i-th contributing channel's thumbnail."""
+        row, t = self.contrib_row(i), self.contrib_thumb
+        return QRectF(row.left(), row.top() + (row.height() - t) / 2, t, t)
 
     def tile_box(self, i: int) -> QRectF:
         """The square for the i-th top channel in the small-multiples grid."""
@@ -162,7 +217,8 @@ def figure_size(data: FigureData) -> QSize:
 
 def panel_rects(data: FigureData) -> dict[str, QRectF]:
     """Where the main pictures land, in logical px: "photo", "demo_output", "overlay",
-    "colorbar" and "channel_<i>" for the i-th top channel (for tests, previews, hit-testing)."""
+    "colorbar", "channel_<i>" for the i-th top channel, "cam", "cam_colorbar" and "cam_channel_<i>"
+    for the i-th contributing channel's thumbnail (for tests, previews, hit-testing)."""
     L = Layout(data)
     photo = np.asarray(data.photo)
     out = {
@@ -173,6 +229,11 @@ def panel_rects(data: FigureData) -> dict[str, QRectF]:
     }
     if data.cat_vs_dog:
         out["cat_vs_dog"] = QRectF(L.catdog_bar)
+    out["cam"] = QRectF(L.cam_img)
+    out["cam_colorbar"] = QRectF(L.cam_bar)
+    for i, (_, _, _, fmap) in enumerate(data.cam.channels if data.cam is not None else []):
+        if fmap is not None:
+            out[f"cam_channel_{i}"] = fit_rect(np.shape(fmap)[1], np.shape(fmap)[0], L.thumb_box(i))
     for i, (_, fmap, _) in enumerate(data.top_channels):
         out[f"channel_{i}"] = fit_rect(np.shape(fmap)[1], np.shape(fmap)[0], L.tile_box(i))
     return out

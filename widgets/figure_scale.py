@@ -1,0 +1,56 @@
+"""The figure's colour rule: which colormap and which levels a map is drawn with.
+
+The same rule as the overlay's: a map with negative values gets the diverging
+CET-D1 centred on 0 (red = positive, blue = negative, white = 0); a map that is
+≥ 0 gets viridis from 0, so "yellow = active" holds. A colormap the user chose
+is kept, with its levels still centred (diverging) or started at 0 (a ≥ 0 map).
+TODO: switch to widgets.colormaps' own "auto" rule once it lands there.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from widgets.colormaps import colormap_label, display_levels, is_diverging
+
+AUTO = "auto"
+SIGNED_MAP = "CET-D1"
+POSITIVE_MAP = "viridis"
+
+
+class Scale(NamedTuple):
+    """A colormap key and the (lo, hi) levels it spans."""
+
+    colormap: str
+    lo: float
+    hi: float
+
+
+def is_auto(colormap: str | None) -> bool:
+    return colormap is None or str(colormap).lower() == AUTO
+
+
+def map_scale(colormap: str | None, lo: float, hi: float) -> Scale:
+    """The scale for values in [lo, hi] under ``colormap`` (a key, or None/"auto" for the rule)."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    key = (SIGNED_MAP if lo < 0 else POSITIVE_MAP) if is_auto(colormap) else str(colormap)
+    if is_diverging(key):
+        lo, hi = display_levels(key, lo, hi)
+    elif lo >= 0:
+        lo = 0.0
+    return Scale(key, float(lo), float(hi))
+
+
+def scale_words(scale: Scale) -> str:
+    """"viridis (sequential) from 0", "blue–red (diverging) centred on 0": how a caption names it."""
+    how = "centred on 0" if is_diverging(scale.colormap) else ("from 0" if scale.lo == 0 else "min to max")
+    return f"{colormap_label(scale.colormap)} {how}"
+
+
+def rule_words(colormap: str | None) -> str:
+    """The footer's account of the colours."""
+    if is_auto(colormap):
+        return "colours: viridis from 0 for maps ≥ 0, blue–red centred on 0 (red +, blue −) for signed maps"
+    return f"colour map {colormap}"
