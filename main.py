@@ -1,4 +1,4 @@
-"""ConvScope's entry point: ``convscope`` (GUI) and ``convscope inspect|dump|export`` (CLI)."""
+"""ConvScope's entry point: ``convscope`` (GUI) and ``convscope inspect|dump|export|cam`` (CLI)."""
 import sys
 
 

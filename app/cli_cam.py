@@ -44,21 +44,17 @@ def add_cam_parser(sub) -> None:
 
 def cmd_cam(args) -> int:
     from inference.analysis import AnalysisOptions, analyze
-    from inference.cam import METHOD_NAMES, cam_of_run, likely_targets, resolve_target
+    from inference.cam import METHOD_NAMES, cam_of_run, resolve_target
 
     from .cli import _check_out, _layer_name, _load
 
     out = _check_out(args.out, args.force, CAM_SUFFIXES)
     bundle = _load(args)
     layer = _layer_name(bundle, args.layer) if args.layer else None
-    target = None  # a bad class name fails here, before the forward
-    if args.target is not None:
-        target, _ = resolve_target(args.target, bundle.class_names, bundle.imagenet_head)
+    if args.target is not None:  # a bad class name fails here, before the forward
+        resolve_target(args.target, bundle.class_names, bundle.imagenet_head)
     run = analyze(args.image, bundle, AnalysisOptions(preprocess=args.preprocess, stats=False))
     try:
-        # Primed first: Run.gradient() of an unprimed class takes forward_lock twice and hangs
-        # (inference/run.py, reported); priming is the same one pass over the head it would make.
-        run.prime_gradients([target] if target is not None else likely_targets(run, 1))
         cam = cam_of_run(run, layer, args.target, args.method)
         if out.suffix.lower() == ".npy":
             _write_npy(out, cam.raw, args.force)

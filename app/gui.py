@@ -12,11 +12,13 @@ from .options import OneLineParser, add_weight_options, fail, no_display, weight
 
 def build_parser() -> OneLineParser:
     p = OneLineParser(prog="convscope", description="ConvScope: see what every layer of VGG16 extracts. "
-                      "Also: convscope inspect|dump|export IMAGE (see convscope inspect --help).")
+                      "Also: convscope inspect|dump|export|cam IMAGE (see convscope inspect --help).")
     p.add_argument("image", nargs="?", help="an image to open (default: the bundled cat)")
     p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are shown, then exit")
     p.add_argument("--layer", metavar="NAME", help="with --screenshot: the layer to select (name or alias)")
     p.add_argument("--channel", type=int, metavar="N", help="with --screenshot: the channel to select")
+    p.add_argument("--explain", nargs="?", const="", metavar="CLASS",
+                   help="with --screenshot: show the explain view, for CLASS (index, name, cat, dog; default top-1)")
     p.add_argument("--size", metavar="WxH", default=None, help="with --screenshot: window size, e.g. 1480x940")
     p.add_argument("--install-desktop", action="store_true", help="install a launcher entry and icon (Linux) and exit")
     add_weight_options(p)
@@ -133,7 +135,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
     from PySide6.QtCore import QTimer
 
     def on_error(message: str) -> None:
-        if window.session.image is None:  # nothing to show at all: fail the command
+        if window.session.image is None or args.explain is not None:  # nothing to show: fail the command
             exit_code[0] = fail(message)
             window.close()
 
@@ -152,11 +154,23 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
                 window.show_layer(name)
             if args.channel is not None:
                 window.show_channel(args.channel)
+            if args.explain is not None:
+                window.explain_class(args.explain or None)
         except (ValueError, IndexError) as err:
             exit_code[0] = fail(str(err))
             window.close()
             return
-        QTimer.singleShot(300, save)
+        QTimer.singleShot(300, save_when_explained if args.explain is not None else save)
+
+    waited = [0]
+
+    def save_when_explained() -> None:
+        # The CAM comes from the worker; a bad class has already closed the window through on_error.
+        if "CAM" in window.overlay.title() or waited[0] >= 100:
+            save()
+        else:
+            waited[0] += 1
+            QTimer.singleShot(100, save_when_explained)
 
     def save() -> None:
         from .export import save_qimage

@@ -147,6 +147,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         self.grid.sortChanged.connect(lambda n: self.settings.setValue("sort", n))
         self._connect_explain()
         self.overlay.colormapChanged.connect(lambda n: self.settings.setValue("overlayColormap", n))
+        self.overlay.blendChanged.connect(lambda n: self.settings.setValue("overlayBlend", n))
         self.demo_panel.specChanged.connect(self._on_demo_spec)
 
     def _restore(self) -> None:
@@ -164,7 +165,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, LAYOUT_VERSION)
         for key, setter in (("colormap", self.grid.set_colormap), ("normalization", self.grid.set_normalization),
-                            ("sort", self.grid.set_sort), ("overlayColormap", self.overlay.set_colormap)):
+                            ("sort", self.grid.set_sort), ("overlayColormap", self.overlay.set_colormap),
+                            ("overlayBlend", self.overlay.set_blend)):
             value = s.value(key)
             if value:
                 try:

@@ -20,10 +20,12 @@ class ExplainActions:
     """Mixin for MainWindow (needs self.session, self.controller, self.overlay, self.grid, self.predictions)."""
 
     _explain_target: str | None = None   # what the user picked: a class index as text, "cat", "dog"; None = top-1
+    _pending_key = None                  # (layer, target, method) of the newest explain request
 
     def _build_explain(self) -> QWidget:
         """The overlay with the channel/explain switch above it."""
         self.explain_bar = ExplainBar()
+        self._cam_cache = {}  # (layer, target, method) → Cam of the image on screen: going back is instant
         column = QWidget()
         lay = QVBoxLayout(column)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -36,8 +38,9 @@ class ExplainActions:
         s = self.session
         s.camChanged.connect(self._on_cam)
         s.camFailed.connect(self._on_cam_failed)
-        s.finished.connect(lambda _seconds: self._request_explain(after_analysis=True))
+        s.finished.connect(self._explain_after_analysis)
         s.modelChanged.connect(self._forget_target)
+        s.imageChanged.connect(lambda _image: self._cam_cache.clear())
         self.explain_bar.modeChanged.connect(self._on_mode)
         self.explain_bar.methodChanged.connect(lambda _m: self._request_explain())
         self.explain_bar.layerChanged.connect(lambda _l: self._request_explain())
@@ -48,6 +51,13 @@ class ExplainActions:
             self.grid.contributionsWanted.connect(self._want_contributions)
 
     # ------------------------------------------------------------------ asking
+    @Slot(float)
+    def _explain_after_analysis(self, _seconds: float) -> None:
+        self._request_explain(after_analysis=True)
+        grid = self.grid
+        if getattr(grid, "contribution_state", lambda: "none")() == "pending":  # asked while busy
+            self._want_contributions(grid.layer_name())
+
     def explaining(self) -> bool:
         return self.explain_bar.mode() == "explain"
 
@@ -66,35 +76,21 @@ class ExplainActions:
         s = self.session
         if not self.explaining() or s.image is None or s.busy:
             return
-        layer, target, method = self._wanted()
-        if (layer, target, method) == (None, None, "gradcam"):
+        key = self._wanted()
+        if key == (None, None, "gradcam"):
             if s.top_cam is not None:
                 self._show_cam(s.top_cam)
             return  # the top-1 class's Grad-CAM at the default layer comes with every analysis
-        if not after_analysis and self._shows(s.cams.get("explain")):
-            self._show_cam(s.cams["explain"])
+        cam = self._cam_cache.get(key)
+        if cam is not None and not after_analysis:
+            self._show_cam(cam)
             return
-        self.controller.request_cam(layer, target, method)
-
-    def _shows(self, cam) -> bool:
-        """``cam`` is what the explain bar and the chosen class ask for."""
-        if cam is None:
-            return False
-        layer, target, method = self._wanted()
-        top = self.session.top_cam
-        return (cam.method == method and (layer is None and top is not None and cam.layer == top.layer
-                                          or cam.layer == layer)
-                and self._target_key(cam) == self._target_key_of(target))
+        self._pending_key = key
+        self.controller.request_cam(*key)
 
     @staticmethod
     def _target_key(cam):
         return cam.index if cam.index is not None else cam.label
-
-    def _target_key_of(self, target):
-        if target is None:
-            top = self.session.predictions.top[0] if self.session.predictions is not None else None
-            return top["index"] if top else None
-        return int(target) if target.lstrip("-").isdigit() else target
 
     @Slot(str)
     def _want_contributions(self, _grid_title: str) -> None:
@@ -105,13 +101,19 @@ class ExplainActions:
     # ------------------------------------------------------------------ answers
     @Slot(str, object)
     def _on_cam(self, purpose: str, cam) -> None:
+        """The session passes on only the newest CAM of each purpose, for the analysis on screen."""
+        shown = False
         if purpose == "top":
             self._fill_cam_layers(cam.layer)
-        if self.explaining() and purpose in ("top", "explain") and self._shows(cam):
+            shown = self._wanted() == (None, None, "gradcam")
+        elif purpose == "explain":
+            self._cam_cache[self._pending_key] = cam
+            shown = self._wanted() == self._pending_key
+        if shown and self.explaining():
             self._show_cam(cam)
         layer = self.current_layer()
         if layer is not None and cam.layer == layer.name and hasattr(self.grid, "set_contributions") \
-                and (purpose == "grid" or self._shows(cam)):
+                and (purpose == "grid" or shown):
             self.grid.set_contributions(self._title(layer), cam.contributions, cam.label)
 
     @Slot(str, str)
@@ -128,13 +130,16 @@ class ExplainActions:
         if hasattr(self.predictions, "set_explained"):
             self.predictions.set_explained(self._target_key(cam))
 
-    def _layer_label(self, name: str) -> str:
+    def _layer_label(self, name: str, short: bool = False) -> str:
         layer = self.session.layer(name)
         alias = layer.spec.alias if layer is not None else None
+        if short:
+            return alias or name
         return f"{alias} ({name})" if alias else name
 
     def _fill_cam_layers(self, default: str) -> None:
-        layers = [(name, self._layer_label(name)) for name, out in self.session.layers.items() if len(out.shape) == 3]
+        layers = [(name, self._layer_label(name, short=True)) for name, out in self.session.layers.items()
+                  if len(out.shape) == 3]
         self.explain_bar.set_layers(layers, default)
 
     @Slot(str)

@@ -172,7 +172,9 @@ def resolve_target(spec, class_names, imagenet_head: bool = False) -> tuple[Targ
         hint = ' (or "cat" / "dog")' if imagenet_head and n == 1000 else ""
         raise ValueError(f"no class named {text!r}: give a class index 0–{n - 1} or a class name{hint}")
     names = ", ".join(class_names[i] for i in partial[:6]) + (", …" if len(partial) > 6 else "")
-    raise ValueError(f"{text!r} matches {len(partial)} classes ({names}): give the whole name or the index")
+    hint = " (\"cat\" and \"dog\" sum ImageNet's cat or dog classes with ImageNet weights only)" \
+        if low in ("cat", "dog") else ""
+    raise ValueError(f"{text!r} matches {len(partial)} classes ({names}): give the whole name or the index{hint}")
 
 
 def cam_of_run(run, layer: str | None = None, target: str | int | None = None, method: str = "gradcam") -> Cam:

@@ -264,6 +264,7 @@ def test_figure_overlay_uses_the_overlays_colormap(shown, tmp_path, monkeypatch)
 def test_overlay_follows_the_grids_scale_mode(shown):
     w = shown
     w.grid.set_colormap("viridis")
+    w.overlay.set_colormap("viridis")  # "auto" would centre conv5_3's signed values on 0
     w.show_layer("features.28")
     data = w.current_layer().data
     channel = w.grid.selected_channel()

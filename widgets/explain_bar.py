@@ -52,7 +52,7 @@ class ExplainBar(QWidget):
         self._layer = QComboBox()
         self._layer.setToolTip("The layer whose channels the map weighs; the default is the last layer "
                                "with a spatial map, where the channels are most about classes")
-        self._layer.setMinimumContentsLength(10)
+        self._layer.setMinimumContentsLength(8)
         self._layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._layer.addItem("default layer", DEFAULT)
         self._layer.currentIndexChanged.connect(lambda _i: self.layerChanged.emit(self.layer()))
@@ -88,7 +88,7 @@ class ExplainBar(QWidget):
         self._layer.blockSignals(True)
         self._layer.clear()
         default_label = next((label for name, label in layers if name == default), default)
-        self._layer.addItem(f"default: {default_label}" if default_label else "default layer", DEFAULT)
+        self._layer.addItem(f"{default_label} (default)" if default_label else "default layer", DEFAULT)
         for name, label in layers:
             self._layer.addItem(label, name)
         i = self._layer.findData(keep)
