@@ -4,7 +4,7 @@ A Qt view only: it knows names, not tensors. The window fills the layer list
 from the analysed layers and reacts to its signals by asking the worker for a
 CAM; the bar itself just says what the user picked.
 """
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 MODES = ("channel", "explain")
@@ -39,7 +39,7 @@ class ExplainBar(QWidget):
             lay.addWidget(b)
         self._buttons["channel"].setChecked(True)
         self._group.buttonToggled.connect(self._on_toggled)
-        lay.addSpacing(8)
+        lay.addSpacing(4)
         self._method = QComboBox()
         for key, text in METHODS.items():
             self._method.addItem(text, key)
@@ -52,9 +52,10 @@ class ExplainBar(QWidget):
         self._layer = QComboBox()
         self._layer.setToolTip("The layer whose channels the map weighs; the default is the last layer "
                                "with a spatial map, where the channels are most about classes")
-        self._layer.setMinimumContentsLength(8)
+        self._layer.setMinimumContentsLength(5)
         self._layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._layer.addItem("default layer", DEFAULT)
+        self._default = None
         self._layer.currentIndexChanged.connect(lambda _i: self.layerChanged.emit(self.layer()))
         lay.addWidget(self._layer, 1)
         self._sync_enabled()
@@ -85,13 +86,16 @@ class ExplainBar(QWidget):
         """The layers a CAM can be taken at, as (name, label); ``default`` names the default's layer.
         The choice survives when it is still in the list (a new image of the same model)."""
         keep = self.layer()
+        self._default = default
         self._layer.blockSignals(True)
         self._layer.clear()
         default_label = next((label for name, label in layers if name == default), default)
-        self._layer.addItem(f"{default_label} (default)" if default_label else "default layer", DEFAULT)
+        self._layer.addItem(default_label or "default layer", DEFAULT)
+        self._layer.setItemData(0, "the model's default: its last layer with a spatial map, a ReLU", Qt.ItemDataRole.ToolTipRole)
         for name, label in layers:
-            self._layer.addItem(label, name)
-        i = self._layer.findData(keep)
+            if name != default:
+                self._layer.addItem(label, name)
+        i = self._layer.findData(keep) if keep != default else 0
         self._layer.setCurrentIndex(max(0, i))
         self._layer.blockSignals(False)
         if i < 0 and keep:
@@ -99,12 +103,11 @@ class ExplainBar(QWidget):
 
     def set_layer(self, name: str) -> None:
         i = self._layer.findData(name or DEFAULT)
+        if i < 0 and name and self._default == name:
+            i = 0
         if i < 0:
             raise ValueError(f"no CAM layer named {name!r}")
         self._layer.setCurrentIndex(i)
-
-    def layer_names(self) -> list[str]:
-        return [self._layer.itemData(i) for i in range(1, self._layer.count())]
 
     def button(self, mode: str) -> QToolButton:
         return self._buttons[mode]
