@@ -73,7 +73,8 @@ def _paint_heat(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
     p.setPen(QPen(FRAME, 1))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawRect(L.cam_img)
-    draw_colorbar(p, L.cam_bar, 0.0, 1.0, CAM_COLORMAP, L.cam_bar_label_x, "normalised: 0 = min, 1 = max of this map")
+    draw_colorbar(p, L.cam_bar, 0.0, 1.0, CAM_COLORMAP, L.cam_bar_label_x,
+                  ("normalised: 0 = min, 1 = max of this map", "0 = min, 1 = max", "min–max"))
     lo, hi = (float(v) for v in cam.raw_range)
     h, w = heat.shape
     draw_text(p, L.cam_caption, f"raw map {h}×{w}, {fmt(lo)} … {fmt(hi)}; bilinear into the input crop; "

@@ -156,9 +156,10 @@ def fmt(v: float) -> str:
 
 
 def draw_colorbar(p: QPainter, box: QRectF, lo: float, hi: float, name: str, label_x: float,
-                  label: str = "activation") -> None:
+                  label: str | tuple[str, ...] = "activation") -> None:
     """ONE vertical colour bar (high at the top) with the numeric levels at its ends and ``label``
-    (what it measures, and per channel or shared) written up its side between them."""
+    (what it measures, and per channel or shared) written up its side between them; a tuple
+    gives shorter wordings for a short bar (the first that fits is used)."""
     column = np.ascontiguousarray(lut(name)[::-1][:, None, :].repeat(4, axis=1))
     p.drawImage(box, rgb_to_qimage(column))
     p.setPen(QPen(FRAME, 1))
@@ -168,8 +169,10 @@ def draw_colorbar(p: QPainter, box: QRectF, lo: float, hi: float, name: str, lab
     draw_text(p, QRectF(label_x, box.top() - 2, 80, 18), fmt(hi), 13, align=left_top)
     draw_text(p, QRectF(label_x, box.bottom() - 16, 80, 18), fmt(lo), 13,
               align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+    span = max(box.height() - 44, 20)
+    choices = (label,) if isinstance(label, str) else tuple(label)
+    label = next((t for t in choices if QFontMetricsF(make_font(10)).horizontalAdvance(t) <= span), choices[-1] if choices else "")
     if label:  # rotated a quarter turn, read bottom to top, centred between the two numbers
-        span = max(box.height() - 44, 20)
         p.save()
         p.translate(label_x + 2, box.center().y() + span / 2)
         p.rotate(-90)

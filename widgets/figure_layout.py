@@ -176,9 +176,9 @@ class Layout:
         self.cam_img = QRectF(MARGIN, y + 24, img_w, img_w * ratio)
         self.cam_bar = QRectF(self.cam_img.right() + 18, self.cam_img.top(), 16, self.cam_img.height())
         self.cam_bar_label_x = self.cam_bar.right() + 6
-        self.cam_caption = QRectF(MARGIN, self.cam_img.bottom() + 6, img_w + 120, 18)
         # The list: a header, then one row per channel (thumbnail, channel, weight, signed bar, value).
         x = max(self.cam_bar_label_x + 90, MARGIN + 700)
+        self.cam_caption = QRectF(MARGIN, self.cam_img.bottom() + 6, x - MARGIN - 20, 18)
         self.contrib_x, self.contrib_w = x, WIDTH - MARGIN - x
         self.contrib_title = QRectF(x, y, self.contrib_w, 22)
         self.contrib_header_y = y + 30
