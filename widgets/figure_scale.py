@@ -4,18 +4,17 @@ The same rule as the overlay's: a map with negative values gets the diverging
 CET-D1 centred on 0 (red = positive, blue = negative, white = 0); a map that is
 ≥ 0 gets viridis from 0, so "yellow = active" holds. A colormap the user chose
 is kept, with its levels still centred (diverging) or started at 0 (a ≥ 0 map).
-TODO: switch to widgets.colormaps' own "auto" rule once it lands there.
+"auto" is widgets.colormaps' rule itself (auto_colormap + auto_levels), so the figure and
+the views cannot drift apart.
 """
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
-from widgets.colormaps import colormap_label, display_levels, is_diverging
+from widgets.colormaps import AUTO, AUTO_DIVERGING, auto_colormap, auto_levels, colormap_label, display_levels, is_diverging
 
-AUTO = "auto"
-SIGNED_MAP = "CET-D1"
-POSITIVE_MAP = "viridis"
+SIGNED_MAP = AUTO_DIVERGING   # the diverging table: red = positive, blue = negative
 
 
 class Scale(NamedTuple):
@@ -35,7 +34,10 @@ def map_scale(colormap: str | None, lo: float, hi: float) -> Scale:
     lo, hi = float(lo), float(hi)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
-    key = (SIGNED_MAP if lo < 0 else POSITIVE_MAP) if is_auto(colormap) else str(colormap)
+    if is_auto(colormap):
+        a, b = auto_levels(lo, hi)
+        return Scale(auto_colormap(lo, hi), float(a), float(b))
+    key = str(colormap)
     if is_diverging(key):
         lo, hi = display_levels(key, lo, hi)
     elif lo >= 0:
