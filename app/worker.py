@@ -190,12 +190,7 @@ class InferenceWorker(QObject):
             self.run, self.run_id = run, rid
             self.finished.emit(rid, time.perf_counter() - t0)
             if request.cam is not None:
-                from inference.cam import likely_targets
-
-                # The top classes (and cat, dog) through the linear head in one pass over its weights:
-                # the top-1 CAM now, and a click on another of them later, cost no more than one class.
-                run.prime_gradients(likely_targets(run))
-                self.compute_cam(request.cam)
+                self.compute_cam(request.cam)  # one backward from the logit to the layer
             self._yield_to_ui()
             self._detail.emit(rid, request.focus)
         except Cancelled:
@@ -223,6 +218,12 @@ class InferenceWorker(QObject):
                     self.statsReady.emit(rid, done)
                     done = []
         self.statsReady.emit(rid, done)  # always, even empty: the last one says the pass is over
+        if not self._analyses.is_stale(rid):
+            from inference.cam import likely_targets
+
+            # Then the other top classes (and cat, dog) through the linear head together, so that a click
+            # on one of them costs only the few layers between the head and the CAM's layer.
+            run.prime_gradients(likely_targets(run))
 
     @staticmethod
     def _first_loadable(paths: tuple[str, ...]) -> str:

@@ -8,7 +8,7 @@ breakdown of the steps around the forward.
 """
 import sys
 
-from common import SAMPLE_CAT, emit, finish, median, note, qt_app, timed
+from common import SAMPLE_CAT, cat_batch, emit, finish, median, note, qt_app, timed, worker_on_this_thread
 
 RUNS = 9          # measured runs of each variant (interleaved)
 WARMUP = 2
@@ -19,28 +19,15 @@ def main() -> list[dict]:
     qt_app()
     import torch
 
-    from app.requests import AnalyzeRequest, Generation
-    from app.worker import InferenceWorker
+    from app.requests import AnalyzeRequest
     from inference.analysis import AnalysisOptions, analyze, demo_for, forward, layer_specs
     from inference.images import load_image
     from inference.predict import predictions_from_logits
     from inference.preprocess import preprocess
-    from inference.weights_request import WeightsRequest
 
-    analyses, demos = Generation(), Generation()
-    worker = InferenceWorker(analyses, demos)
-    # Here the worker runs on this process's only thread, not on its own QThread: lowering its priority
-    # after the first result (what it does for the app's UI) would nice this whole benchmark, bare
-    # forwards included, and leave both at the mercy of any other load on the machine.
-    worker._niced = True
-    got: dict = {}
-    worker.modelReady.connect(lambda info: got.__setitem__("model", info))
-    worker.modelFailed.connect(lambda msg: got.__setitem__("model_error", msg))
-    worker.load_model(WeightsRequest(untrained=True, device="cpu"))
-    if "model" not in got:
-        raise RuntimeError(f"model did not load: {got.get('model_error')}")
+    worker, analyses, info = worker_on_this_thread()
     bundle = worker._bundle
-    n_layers = len(got["model"]["layers"])
+    n_layers = len(info["layers"])
 
     run: dict = {}
     worker.imageReady.connect(lambda rid, img: run.__setitem__("image", img))
@@ -51,8 +38,7 @@ def main() -> list[dict]:
     worker.finished.connect(lambda rid, s: run.__setitem__("finished", s))
 
     path = str(SAMPLE_CAT)
-    image = load_image(path, max_side=1024)
-    x = preprocess(image.for_network(), "imagenet").tensor.unsqueeze(0).contiguous(memory_format=torch.channels_last)
+    x = cat_batch()
 
     def bare():
         with torch.inference_mode():

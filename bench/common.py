@@ -200,6 +200,39 @@ def untrained_bundle():
     return load_model(WeightsRequest(untrained=True, device="cpu"))
 
 
+def worker_on_this_thread(cams: dict | None = None):
+    """An InferenceWorker driven on this thread with the untrained VGG16 loaded: (worker, analyses, model info).
+
+    It is not on its own QThread here, so it must not lower its priority after the first result
+    (what it does for the app's UI): that would nice this whole benchmark, bare forwards included,
+    and leave both at the mercy of any other load on the machine."""
+    from app.requests import Generation
+    from app.worker import InferenceWorker
+    from inference.weights_request import WeightsRequest
+
+    analyses = Generation()
+    worker = InferenceWorker(analyses, Generation(), cams)
+    worker._niced = True
+    got: dict = {}
+    worker.modelReady.connect(lambda info: got.__setitem__("model", info))
+    worker.modelFailed.connect(lambda msg: got.__setitem__("model_error", msg))
+    worker.load_model(WeightsRequest(untrained=True, device="cpu"))
+    if "model" not in got:
+        raise RuntimeError(f"model did not load: {got.get('model_error')}")
+    return worker, analyses, got["model"]
+
+
+def cat_batch():
+    """The bundled cat as the network takes it: [1, 3, 224, 224], channels_last."""
+    import torch
+
+    from inference.images import load_image
+    from inference.preprocess import preprocess
+
+    image = load_image(str(SAMPLE_CAT), max_side=1024)
+    return preprocess(image.for_network(), "imagenet").tensor.unsqueeze(0).contiguous(memory_format=torch.channels_last)
+
+
 def wait_until(predicate, timeout_s: float = 120.0, step_ms: int = 5) -> bool:
     """Run the Qt event loop until ``predicate()`` is true (or the timeout passes)."""
     from PySide6.QtCore import QEventLoop, QTimer

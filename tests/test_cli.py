@@ -6,23 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from main import main
+from cli_helpers import assert_one_line_error, run_cli
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err, *needles):
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("convscope: error: "), err
-    for n in needles:
-        assert n in lines[0]
 
 
 def check_shape(report: dict, n_layers: int):

@@ -8,21 +8,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from main import main
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err, *needles):
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("convscope: error: "), err
-    for n in needles:
-        assert n in lines[0], lines[0]
+from cli_helpers import assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
