@@ -44,7 +44,7 @@ def add_cam_parser(sub) -> None:
 
 def cmd_cam(args) -> int:
     from inference.analysis import AnalysisOptions, analyze
-    from inference.cam import METHOD_NAMES, cam_of_run, resolve_target
+    from inference.cam import cam_of_run, resolve_target
 
     from .cli import _check_out, _layer_name, _load
 
@@ -68,7 +68,7 @@ def cmd_cam(args) -> int:
         alias = next((s.alias for s in run.specs if s.name == cam.layer and s.alias), None)
         where = f"{cam.layer} ({alias})" if alias else cam.layer
         h, w = cam.raw.shape
-        print(f"wrote {out}: {METHOD_NAMES[cam.method]} of {cam.label} at {where}, {h}×{w}, "
+        print(f"wrote {out}: {cam.method_name} of {cam.label} at {where}, {h}×{w}, "
               f"max {float(cam.raw.max()):.4g}")
     return 0
 

@@ -13,7 +13,6 @@ from widgets.prediction_text import classes_note
 
 DEFAULT_FIGURE_LAYER = "features.28"   # conv5_3: the last conv, where objects show
 CAM_CHANNELS = 5                       # row 4 lists the channels of largest |contribution|
-METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}  # inference.cam's, not imported: no torch here
 
 
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
@@ -63,7 +62,7 @@ def cam_panel(cam, layer=None, k: int = CAM_CHANNELS) -> CamPanel | None:
     alias = getattr(getattr(layer, "spec", None), "alias", "") or ""
     name = f"{alias} ({cam.layer})" if alias else cam.layer
     raw = np.asarray(cam.raw)
-    return CamPanel(label=cam.label, layer=name, method=METHOD_NAMES.get(cam.method, cam.method),
+    return CamPanel(label=cam.label, layer=name, method=cam.method_name,
                     heat=np.ascontiguousarray(cam.normalised(), dtype=np.float32),
                     raw_range=(float(raw.min()), float(raw.max())), channels=channels)
 
@@ -106,10 +105,9 @@ def ensure_gui_application():
     return app
 
 
-def export_figure_headless(image_path, bundle, out: Path, *, layer: str | None, top: int, preprocess: str,
-                           overwrite: bool) -> Path:
-    """``convscope export``: analyse, then paint the same figure the GUI exports, with the top-1
-    class's Grad-CAM at the model's default CAM layer (what the window's worker computes)."""
+def figure_data_of_run(image_path, bundle, *, layer: str | None = None, top: int = 8, preprocess: str = "imagenet"):
+    """Analyse ``image_path`` and assemble the figure from its run, with the top-1 class's Grad-CAM at
+    the model's default CAM layer (what the window's worker computes)."""
     from inference.analysis import AnalysisOptions, analyze
     from inference.cam import cam_of_run
 
@@ -121,9 +119,15 @@ def export_figure_headless(image_path, bundle, out: Path, *, layer: str | None, 
         raise ValueError(f"no layer named {name!r} in this model")
     result.compute_stats([name])
     cam = cam_of_run(result)
-    data = figure_data(title=figure_title(str(image_path), bundle.weights_text()), photo=result.image.rgb,
+    return figure_data(title=figure_title(str(image_path), bundle.weights_text()), photo=result.image.rgb,
                        rect=result.prepared.rect, demo=result.demo, layer=result.layers[name],
                        predictions=result.predictions, pretrained=bundle.pretrained, top=top,
                        model_info=model_info_of(bundle), cam=cam, cam_layer=result.layers.get(cam.layer))
+
+
+def export_figure_headless(image_path, bundle, out: Path, *, layer: str | None, top: int, preprocess: str,
+                           overwrite: bool) -> Path:
+    """``convscope export``: analyse, then paint the same figure the GUI exports."""
+    data = figure_data_of_run(image_path, bundle, layer=layer, top=top, preprocess=preprocess)
     ensure_gui_application()
     return write_figure(data, out, overwrite=overwrite)

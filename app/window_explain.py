@@ -13,8 +13,6 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.explain_bar import ExplainBar
 
-METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
-
 
 class ExplainActions:
     """Mixin for MainWindow (needs self.session, self.controller, self.overlay, self.grid, self.predictions)."""
@@ -124,7 +122,7 @@ class ExplainActions:
         image = self.session.image
         if image is None:
             return
-        title = f"{METHOD_NAMES[cam.method]} of “{cam.label}” at {self._layer_label(cam.layer)}"
+        title = f"{cam.method_name} of “{cam.label}” at {self._layer_label(cam.layer)}"
         self.overlay.set_channel(cam.normalised(), image["rect"], title, levels=(0.0, 1.0),
                                  scale_note="min–max of this map")
         if hasattr(self.predictions, "set_explained"):

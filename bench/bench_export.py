@@ -1,6 +1,7 @@
 """Export: the composed figure (``app.figure_data.figure_data`` + ``widgets.figure.write_figure``).
 
-The cat is analysed once (features.28, the default figure layer); then the
+The cat is analysed once (features.28, the default figure layer, and the
+top-1 class's Grad-CAM for row 4); then the
 figure is written to PNG, SVG and PDF in a temp folder. Budgets (median of 3):
 PNG ≤ 1 s, SVG ≤ 3 s, PDF ≤ 3 s.
 """
@@ -16,16 +17,12 @@ BUDGETS_S = {".png": 1.0, ".svg": 3.0, ".pdf": 3.0}
 
 
 def main() -> list[dict]:
-    from app.figure_data import DEFAULT_FIGURE_LAYER, ensure_gui_application, figure_data, figure_title
-    from inference.analysis import AnalysisOptions, analyze
+    from app.figure_data import ensure_gui_application, figure_data_of_run
     from widgets.figure import write_figure
 
     ensure_gui_application()
     bundle = untrained_bundle()
-    result = analyze(str(SAMPLE_CAT), bundle, AnalysisOptions(layers=frozenset([DEFAULT_FIGURE_LAYER])))
-    data = figure_data(title=figure_title(str(SAMPLE_CAT), bundle.weights_text()), photo=result.image.rgb,
-                       rect=result.prepared.rect, demo=result.demo, layer=result.layers[DEFAULT_FIGURE_LAYER],
-                       predictions=result.predictions, pretrained=bundle.pretrained)
+    data = figure_data_of_run(str(SAMPLE_CAT), bundle)  # every row, the Grad-CAM row included
     records = []
     with tempfile.TemporaryDirectory(prefix="convscope-bench-export-") as folder:
         write_figure(data, Path(folder) / "warmup.png")  # fonts, plugins

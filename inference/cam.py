@@ -42,8 +42,12 @@ class Cam:
     contributions: np.ndarray  # [C]: w_k · mean_{y,x} A_k (they sum to the mean of ``signed``)
 
     @property
+    def method_name(self) -> str:
+        return METHOD_NAMES[self.method]
+
+    @property
     def title(self) -> str:
-        return f"{METHOD_NAMES[self.method]} of {self.label} at {self.layer}"
+        return f"{self.method_name} of {self.label} at {self.layer}"
 
     def normalised(self) -> np.ndarray:
         """The map min–max normalised to [0, 1] (all zeros when it is flat), for display."""
