@@ -84,3 +84,21 @@ def test_a_bad_class_gives_one_line_and_keeps_the_map(explained, qtbot):
         win.explain_class("no such class at all")
     assert "no class named" in sig.args[0] and "\n" not in sig.args[0]
     assert win.overlay.title() == before
+
+
+def test_sorting_the_grid_by_contribution_to_the_explained_class(explained, qtbot):
+    """The grid asks the worker for the CAM at its own layer; tiles follow w_k · mean(A_k) of that class."""
+    from inference.cam import grad_cam
+    from inference.probes import ClassLogit
+
+    win = explained
+    win.explain_class(281)
+    qtbot.waitUntil(lambda: "“tabby”" in win.overlay.title(), timeout=RESULT_TIMEOUT)
+    win.show_layer("features.26")  # conv5_2: not the CAM's layer, so the grid must ask for its own
+    win.grid.set_sort("contribution")
+    qtbot.waitUntil(lambda: win.grid.contribution_state() == "ready", timeout=RESULT_TIMEOUT)
+    want = grad_cam(win.controller.worker.run, "features.26", ClassLogit(281)).contributions
+    order = [int(ch) for ch in win.grid.canvas().order]
+    assert order == list(np.argsort(-want, kind="stable"))
+    assert "tabby" in win.grid._sort_combo.currentText() or "contrib" in win.grid._sort_combo.currentText()
+    assert "“tabby”" in win.overlay.title()  # the overlay still explains at relu5_3
