@@ -12,7 +12,7 @@ from .figure_data import figure_data, figure_title
 
 
 def export_figure(session, layer_name: str, path, *, channel: int | None, colormap: str,
-                  overlay_colormap: str, alpha: float) -> Path:
+                  overlay_colormap: str, alpha: float, blend: str = "value") -> Path:
     """The same figure ``convscope export`` writes, from the Session's current results and the view's choices."""
     info = session.results_model or {}
     image = session.image
@@ -21,7 +21,7 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
         title=figure_title(image["path"], info.get("weights_text", "")),
         photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
-        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, model_info=info,
+        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,
         cam=cam, cam_layer=session.layer(cam.layer) if cam is not None else None)
     return write_figure(data, path)
 

@@ -16,7 +16,7 @@ CAM_CHANNELS = 5                       # row 4 lists the channels of largest |co
 
 
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
-                channel: int | None = None, top: int = 8, colormap: str = "auto", alpha: float = 0.6,
+                channel: int | None = None, top: int = 8, colormap: str = "auto", alpha: float = 0.8, blend: str = "value",
                 overlay_colormap: str | None = None, model_info: dict | None = None,
                 cam=None, cam_layer=None) -> FigureData:
     """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions;
@@ -43,7 +43,7 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
         overlay_fmap=fmap, overlay_rect=tuple(rect), overlay_label=f"channel {channel} over the photo",
         predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,
-        colormap=colormap, alpha=alpha, overlay_colormap=overlay_colormap,
+        colormap=colormap, alpha=alpha, blend=blend, overlay_colormap=overlay_colormap,
         weights_text=str((model_info or {}).get("weights_text") or ""),
         classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info),
         cam=cam_panel(cam, cam_layer))

@@ -60,7 +60,8 @@ class ExportActions:
                                                         channel=self.grid.selected_channel(),
                                                         colormap=self.grid.colormap(),
                                                         overlay_colormap=self.overlay.colormap(),
-                                                        alpha=self.overlay.alpha()))
+                                                        alpha=self.overlay.alpha(),
+                                                        blend=self.overlay.blend()))
 
     def export_grid(self, path: str) -> bool:
         from .export import save_qimage

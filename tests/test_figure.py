@@ -305,6 +305,26 @@ def test_overlay_blends_a_bilinear_upsampling_inside_the_rect_only(qapp):
     assert np.array_equal(out[outside], photo[outside])
 
 
+@pytest.mark.parametrize("cmap", ["viridis", "CET-D1"])
+def test_overlay_by_value_lets_the_photo_through_where_the_map_is_low(qapp, cmap):
+    """The window's default blend: each pixel's opacity is alpha × its value's own (sequential: the
+    bin / 255; diverging: the distance of the bin from the neutral middle)."""
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    fmap = (rng.random((5, 5)).astype(np.float32) * 2 - 1) if cmap == "CET-D1" else rng.random((5, 5)).astype(np.float32)
+    lo, hi = (-1.0, 1.0) if cmap == "CET-D1" else (0.0, 1.0)
+    out = overlay_image(photo, fmap, (0, 0, 40, 40), (lo, hi), cmap, 0.8, "value")
+    up = np.asarray(Image.fromarray(fmap, mode="F").resize((40, 40), Image.Resampling.BILINEAR))
+    idx = np.clip(np.floor((up - lo) / (hi - lo) * 256), 0, 255)
+    own = np.abs(idx - 127.5) / 127.5 if cmap == "CET-D1" else idx / 255
+    a = (0.8 * np.round(own * 255) / 255)[..., None]
+    colour = lut(cmap)[idx.astype(np.uint8)].astype(np.float32)
+    want = photo.astype(np.float32) * (1 - a) + colour * a
+    assert np.abs(out.astype(np.float32) - want).max() <= 2.5
+    flat = overlay_image(photo, fmap, (0, 0, 40, 40), (lo, hi), cmap, 0.8, "flat")
+    assert np.abs(out.astype(int) - flat.astype(int)).max() > 20  # the two blends differ where it is low
+
+
 def test_overlay_rect_sticking_out_of_the_photo_is_clipped(qapp):
     photo = np.full((20, 30, 3), 100, np.uint8)
     out = overlay_image(photo, np.ones((3, 3), np.float32), (-10, -5, 25, 15), (0, 1), "viridis", 1.0)

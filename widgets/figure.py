@@ -110,12 +110,13 @@ def _paint_row2(p: QPainter, d: FigureData, L: Layout, photo, f: float) -> None:
     if photo is not None:
         rect = tuple(float(v) * f for v in d.overlay_rect)
         over = map_scale(d.overlay_colormap or d.colormap, float(d.levels[0]), float(d.levels[1]))
-        blended = overlay_image(photo, d.overlay_fmap, rect, (over.lo, over.hi), over.colormap, d.alpha)
+        blended = overlay_image(photo, d.overlay_fmap, rect, (over.lo, over.hi), over.colormap, d.alpha, d.blend)
         p.drawImage(L.over_img, rgb_to_qimage(blended))
         p.setPen(QPen(FRAME, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(L.over_img)
-        _text(p, L.over_caption, f"bilinear upsampling into the input crop, opacity {d.alpha:.0%}", 12, color=MUTED,
+        _text(p, L.over_caption, f"bilinear upsampling into the input crop, opacity {d.alpha:.0%}"
+                   + (" × the value" if d.blend == "value" else ""), 12, color=MUTED,
               align=L.over_text_align | Qt.AlignmentFlag.AlignTop, min_px=10)
     else:
         _placeholder(p, L.over_img)

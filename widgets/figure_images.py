@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 
-from widgets.colormaps import colorize
+from widgets.colormaps import colorize, heat_rgba
 from widgets.figure_encode import PNG_SCALE
 from widgets.figure_layout import fit_rect
 from widgets.qimage import qimage_to_rgb, rgb_to_qimage
@@ -68,16 +68,19 @@ def cam_overlay_image(photo: np.ndarray, heat: np.ndarray, rect, colormap: str =
     return out
 
 
-def overlay_image(photo: np.ndarray, fmap: np.ndarray, rect, levels, colormap: str, alpha: float) -> np.ndarray:
+def overlay_image(photo: np.ndarray, fmap: np.ndarray, rect, levels, colormap: str, alpha: float,
+                  blend: str = "flat") -> np.ndarray:
     """The photo with ``fmap`` upsampled bilinearly into ``rect`` (photo px), colourised and
-    blended at ``alpha``; pixels outside the rect are the photo unchanged."""
+    blended at ``alpha`` (times the value's own opacity with ``blend="value"``, as the window's
+    overlay does); pixels outside the rect are the photo unchanged."""
     out = np.array(photo, dtype=np.uint8, copy=True)
     window = _crop_window(out.shape, rect, fmap)
     if window is None:
         return out
     up, (cy0, cy1, cx0, cx1) = window
-    colour = colorize(up, levels[0], levels[1], colormap).astype(np.float32)
-    a = float(np.clip(alpha, 0.0, 1.0))
+    rgba = heat_rgba(up, levels[0], levels[1], colormap, blend).astype(np.float32)
+    colour = rgba[..., :3]
+    a = float(np.clip(alpha, 0.0, 1.0)) * rgba[..., 3:] / 255.0
     region = out[cy0:cy1, cx0:cx1].astype(np.float32)
     out[cy0:cy1, cx0:cx1] = np.clip(region * (1 - a) + colour * a + 0.5, 0, 255).astype(np.uint8)
     return out

@@ -53,6 +53,7 @@ class FigureData:
     pretrained: bool
     colormap: str = "viridis"
     alpha: float = 0.6
+    blend: str = "value"   # the overlay's opacity: "value" (follows the map) or "flat", as in the window
     overlay_colormap: str | None = None   # the overlay view's colormap (None: the same as the tiles')
     weights_text: str = ""   # the footer's weights: "ImageNet-pretrained weights (torchvision)", "weights from FILE (N classes)", …
     classes_note: str = ""   # row 3's note: "top 5 of ImageNet's 1000 classes", "both classes"; "" says "top k classes"
