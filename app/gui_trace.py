@@ -50,7 +50,7 @@ def trace_startup(window, mode: str) -> None:
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     window._first_paint_filter = _OnFirstPaint(window, lambda: say(window, "first_paint"))
 
-    def on_predictions(_predictions):
+    def on_predictions(*_args):
         # After the layout has run (the table was hidden until now), say where it is, then leave the
         # checker time to look before closing for real (settings saved, as a user's are).
         def report():
@@ -72,7 +72,9 @@ def trace_startup(window, mode: str) -> None:
             QTimer.singleShot(0, window.close)
 
     if stay:
-        window.session.predictionsChanged.connect(on_predictions, Qt.ConnectionType.SingleShotConnection)
+        # On the answer, not on the predictions alone: until then the panel shows them greyed out as
+        # "computing…", and a table grabbed greyed never matches the screen once it is drawn black.
+        window.session.finished.connect(on_predictions, Qt.ConnectionType.SingleShotConnection)
     window.session.finished.connect(on_result, Qt.ConnectionType.SingleShotConnection)
 
 

@@ -111,12 +111,15 @@ class Screen:
         return self.crop((0, 0, self.width, self.height))
 
 
-def grab(display: str) -> Screen:
-    """The root window's pixels, read from the X server."""
-    out = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, timeout=30)
-    if out.returncode != 0:
-        raise RuntimeError(f"xwd could not read {display}: {out.stderr.decode(errors='replace').strip()}")
-    return Screen(out.stdout)
+def grab(display: str, tries: int = 3) -> Screen:
+    """The root window's pixels, read from the X server. xwd can fail with BadDrawable when a window
+    is mapped or destroyed while it reads the tree (once in about 60 grabs here): read again."""
+    for attempt in range(tries):
+        out = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, timeout=30)
+        if out.returncode == 0:
+            return Screen(out.stdout)
+        time.sleep(0.05)
+    raise RuntimeError(f"xwd could not read {display}: {out.stderr.decode(errors='replace').strip()}")
 
 
 def changed_share(before: np.ndarray, after: np.ndarray) -> float:
