@@ -25,6 +25,54 @@ import pytest  # noqa: E402
 SAMPLE_CAT = ROOT / "resources" / "samples" / "cat.png"
 
 
+def pytest_configure(config):
+    """``CONVSCOPE_RSS_PROBE=1``: report the suite's peak RSS and the tests that raised it (tests/rss_probe.py)."""
+    if os.environ.get("CONVSCOPE_RSS_PROBE"):
+        from rss_probe import RssProbe  # tests/ is on sys.path, as for gui_helpers
+
+        config.pluginmanager.register(RssProbe(), "convscope-rss-probe")
+
+
+def _libc():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc() if sys.platform.startswith("linux") else None
+
+
+def _malloc_trim() -> None:
+    """Hand glibc's free heap pages back to the OS (a few ms; a no-op without glibc)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Keep the suite's peak RSS down (bench/README, "The test suite's memory").
+
+    After each test, freed memory goes back to the OS: glibc otherwise keeps a
+    test's freed activations and weights, and the next test's peak sits on top.
+    After a module (its module fixtures are finalised by then), cycles are
+    collected and the engine's cached untrained VGG16 (0.5 GB) is forgotten;
+    the next module that opens a window builds it again in under a second.
+    """
+    yield
+    if nextitem is None or nextitem.path != item.path:
+        import gc
+
+        model = sys.modules.get("inference.model")
+        if model is not None:
+            model.release_untrained()
+        gc.collect()
+    _malloc_trim()
+
+
 @pytest.fixture(scope="session")
 def cat_path() -> Path:
     return SAMPLE_CAT
@@ -51,7 +99,7 @@ def vgg_checkpoint(tmp_path_factory):
     path.unlink(missing_ok=True)  # pytest keeps recent temp folders; do not leave 537 MB behind
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reference_vgg(vgg_checkpoint, file_bundle):
     """An independent model: a plain torchvision VGG16 (its own modules, in-place ReLUs) holding the
     checkpoint's weights. It shares their storage with ``file_bundle`` rather than holding another
@@ -67,7 +115,7 @@ def reference_vgg(vgg_checkpoint, file_bundle):
     return model.eval()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reference_forward(reference_vgg):
     """An independent computation: ``reference_vgg`` applied module by module, each output cloned. Returns a function of a [3,224,224] input tensor → {qualified name: numpy
     array without batch dim}."""
@@ -93,9 +141,10 @@ def reference_forward(reference_vgg):
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def file_bundle(vgg_checkpoint):
-    """The engine's model loaded from the seeded checkpoint (once per session)."""
+    """The engine's model loaded from the seeded checkpoint, once per module that uses it: 6 modules
+    of 47 do, and 528 MB held for the whole session raised the suite's peak (bench/README)."""
     from inference.model import WeightsRequest, load_model
 
     return load_model(WeightsRequest(weights=str(vgg_checkpoint), device="cpu"))

@@ -5,7 +5,22 @@ import pytest
 import torch
 
 from inference.errors import WeightsError
-from inference.model import WeightsRequest, load_model
+from inference.model import WeightsRequest, load_model, release_untrained
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_untrained():
+    """Each test here loads models of its own: do not keep the engine's cached untrained VGG16 (0.5 GB)
+    under the next test's, which is where the suite's peak RSS was (bench/README)."""
+    yield
+    release_untrained()
+
+
+@pytest.fixture
+def file_bundle(vgg_checkpoint):
+    """The engine's model from the seeded checkpoint, for the one test here that uses it: the conftest's
+    is kept for the module, under the 0.5 GB models the later tests load."""
+    return load_model(WeightsRequest(weights=str(vgg_checkpoint), device="cpu"))
 
 
 def test_offline_without_cache_is_untrained_and_flagged():
