@@ -32,7 +32,18 @@ def test_offline_without_cache_is_untrained_and_flagged():
 
 
 def test_untrained_is_reproducible():
-    a = load_model(WeightsRequest(untrained=True)).model.features[0].weight
+    import gc
+    import weakref
+
+    from inference.model import release_untrained
+
+    first = load_model(WeightsRequest(untrained=True)).model
+    a = first.features[0].weight.clone()
+    gone = weakref.ref(first)
+    del first
+    release_untrained()
+    gc.collect()
+    assert gone() is None  # so the second load builds the model again from the seed
     b = load_model(WeightsRequest(untrained=True)).model.features[0].weight
     assert torch.equal(a, b)
 
