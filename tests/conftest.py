@@ -201,6 +201,18 @@ def shown(window, qtbot, cat_path):
 
 
 @pytest.fixture(scope="session")
+def noise_photo(tmp_path_factory):
+    """A photo of pixel noise: no flat regions, so no max-pool ties, where either gradient would be right."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("noise") / "noise.png"
+    Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def imagenet_like_bytes(tmp_path_factory):
     """A seeded 1000-class VGG16 state_dict, serialised once per session (528 MB)."""
     import torch

@@ -25,17 +25,6 @@ RTOL = 1e-4
 
 
 @pytest.fixture(scope="module")
-def noise_photo(tmp_path_factory):
-    """Smooth-free noise: no max-pool ties, whose gradient either way would be right."""
-    from PIL import Image
-
-    rng = np.random.default_rng(3)
-    path = tmp_path_factory.mktemp("cam") / "noise.png"
-    Image.fromarray(rng.integers(0, 256, (230, 300, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def vgg_run(file_bundle, noise_photo):
     return analyze(noise_photo, file_bundle)
 

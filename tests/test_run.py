@@ -54,17 +54,6 @@ def vgg_run(file_bundle, cat_path):
 
 
 @pytest.fixture(scope="module")
-def noise_photo(tmp_path_factory):
-    """A photo of smooth noise: no flat regions, so no max-pool ties whose gradient either way is right."""
-    from PIL import Image
-
-    rng = np.random.default_rng(7)
-    path = tmp_path_factory.mktemp("noise") / "noise.png"
-    Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def vgg_grad_run(file_bundle, noise_photo):
     return analyze(noise_photo, file_bundle)
 
