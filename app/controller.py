@@ -91,6 +91,11 @@ class Controller(QObject):
         self._newest_load = request
         self._loadModel.emit(request)
 
+    @property
+    def load_requested(self) -> bool:
+        """Some weights have been asked for (the window asks for its first model once it has painted)."""
+        return self._newest_load is not None
+
     def reanalysis_needed(self) -> bool:
         """New weights are in: does the newest requested image still need analysing with them?
 

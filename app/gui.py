@@ -56,7 +56,6 @@ def run_gui(argv: list[str]) -> int:
     if problem:
         return fail(problem)
 
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -86,7 +85,8 @@ def run_gui(argv: list[str]) -> int:
             trace_startup(window, os.environ["CONVSCOPE_TRACE_STARTUP"])
         if os.environ.get("CONVSCOPE_AUTOCLOSE"):
             autoclose(window, os.environ["CONVSCOPE_AUTOCLOSE"])
-    QTimer.singleShot(0, lambda: window.open_image(image))
+    # The first image is asked for once the window has painted (with its model: see MainWindow).
+    window.when_painted(lambda: window.open_image(image))
     app.exec()
     if not embedded:
         leave(exit_code[0])

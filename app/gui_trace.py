@@ -15,7 +15,9 @@ import os
 import signal
 import time
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
+
+from .first_paint import OnFirstPaint
 
 
 STAY_MS = 1500  # "stay": how long the window stays up after its first prediction
@@ -29,26 +31,11 @@ def say(window, event: str, **fields) -> None:
         QTimer.singleShot(0, window.close)
 
 
-class _OnFirstPaint(QObject):
-    """Calls ``then()`` when ``window`` first paints."""
-
-    def __init__(self, window, then):
-        super().__init__(window)
-        self._then = then
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            obj.removeEventFilter(self)
-            self._then()
-        return False
-
-
 def trace_startup(window, mode: str) -> None:
     stay = mode == "stay"
     if stay and hasattr(signal, "SIGUSR1"):  # a launch check that times out asks for every thread's stack
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    window._first_paint_filter = _OnFirstPaint(window, lambda: say(window, "first_paint"))
+    window._first_paint_filter = OnFirstPaint(window, lambda: say(window, "first_paint"))
 
     def on_predictions(*_args):
         # After the layout has run (the table was hidden until now), say where it is, then leave the
@@ -86,7 +73,7 @@ def autoclose(window, when: str) -> None:
         QTimer.singleShot(0, window.close)
 
     if when == "painted":
-        window._autoclose_filter = _OnFirstPaint(window, close)
+        window._autoclose_filter = OnFirstPaint(window, close)
         return
     signals = {"model-loading": window.controller.modelLoading, "first-layer": window.controller.layerReady,
                "download": window.controller.downloadProgress}

@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
@@ -26,6 +26,7 @@ from widgets.weights_help import WeightsHelp
 
 from . import settings as app_settings
 from .controller import Controller
+from .first_paint import OnFirstPaint
 from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
 from .window_explain import ExplainActions
@@ -38,6 +39,7 @@ log = logging.getLogger("convscope.window")
 
 DEMO_PRESETS = ["random", "identity", "sobel_x", "sobel_y", "laplacian", "gaussian_blur", "sharpen", "emboss", "custom"]
 DEFAULT_LAYER = "features.0"
+MODEL_ASK_FALLBACK_MS = 400
 LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not restored
 
 
@@ -69,7 +71,33 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         self._build_menus()
         self._connect()
         self._restore()
-        self.controller.load_model(self.base_request)
+        # Ask for the model once the window has painted: torch's import (~3 s, mostly Python) and the
+        # first paint would otherwise share the GIL, and the window would show later. A window that is
+        # never shown (a script) asks anyway, after a moment.
+        self._model_asked = False
+        self._painted: list = []   # what waits for the first paint
+        self._paint_watch = OnFirstPaint(self, lambda: QTimer.singleShot(0, self._after_first_paint))
+        self.when_painted(self._ask_model)
+        QTimer.singleShot(MODEL_ASK_FALLBACK_MS, self._ask_model)
+
+    def when_painted(self, then) -> None:
+        """Run ``then`` right after the window's first paint (now, if it has painted)."""
+        if self._painted is None:
+            then()
+        else:
+            self._painted.append(then)
+
+    def _after_first_paint(self) -> None:
+        waiting, self._painted = self._painted, None
+        for then in waiting:
+            then()
+
+    def _ask_model(self) -> None:
+        if not self._model_asked:
+            self._model_asked = True
+            if self.controller.load_requested:
+                return  # the user chose weights already (a quick drop of a checkpoint): those win
+            self.controller.load_model(self.base_request)
 
     # ================================================================ construction
     def _build_views(self) -> None:

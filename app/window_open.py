@@ -38,6 +38,7 @@ class OpenActions:
             return
         self.predictions.set_busy(True)
         self._show_layer_progress()
+        self._ask_model()  # before the image: the worker takes requests in order
         # Sent even before the model is ready: the worker takes requests in order, so this one
         # runs once the model that is loading now is there.
         self.controller.analyze(paths, self.preprocess, self.demo_panel.current_spec(), focus=self.selected_layer)
