@@ -5,7 +5,9 @@ a bare ``bundle.model(x)`` forward (channels_last, inference_mode) of the same
 input in the same process, interleaved, medians of 9. Budgets (issue 8):
 
 - ``reentry.rerun_conv5_3``: ``run.rerun("features.28", zero 16 channels)`` ≤ 0.25 × bare;
-- ``reentry.gradient_relu5_3``: ``run.gradient("features.29", top-1 logit)`` ≤ 0.25 × bare;
+- ``reentry.gradient_relu5_3``: ``run.gradient("features.29", top-1 logit)``, from the logits
+  each time (the run's primed gradients cleared), ≤ 0.25 × bare; ``_primed`` (no budget) is the
+  same asked again, from the gradient kept at the linear head's end;
 - ``reentry.input_gradient``: ``run.input_gradient(top-1 logit)`` ≤ 3 × bare.
 
 Also reported (no budget): the input gradient of one conv5_3 unit (the
@@ -45,7 +47,10 @@ def main() -> list[dict]:
 
     probes = {
         "rerun_conv5_3": lambda: run.rerun("features.28", edit),
-        "gradient_relu5_3": lambda: run.gradient("features.29", top),
+        # From the logits every time: the run keeps each target's gradient at the linear head's end,
+        # so a repeated call would time only the few layers below it (that is the primed figure).
+        "gradient_relu5_3": lambda: (run.primed.clear(), run.gradient("features.29", top)),
+        "gradient_relu5_3_primed": lambda: run.gradient("features.29", top),
         "input_gradient": lambda: run.input_gradient(top),
         "input_gradient_unit": lambda: run.input_gradient(unit),
     }
