@@ -8,6 +8,7 @@ pass is still running, and the CLI can simply collect them. The result is a
 the image can be re-entered (re-runs with edits, gradients).
 """
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -114,27 +115,19 @@ def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOption
     if meanwhile is None:
         run.demo = demo_for(image, options)
     else:
-        demo = _demo_pool().submit(demo_for, image, options)
-        try:
-            meanwhile(run)
-        finally:
-            run.demo = demo.result()
+        # A thread of its own each time (not a pool kept for the process): it starts at the caller's
+        # priority, and nothing of it outlives the analysis.
+        with ThreadPoolExecutor(1, thread_name_prefix="convscope-demo") as pool:
+            demo = pool.submit(demo_for, image, options)
+            try:
+                meanwhile(run)
+            finally:
+                run.demo = demo.result()
     on_demo(run.demo)
     if options.stats:
         run.compute_stats()
     run.seconds = time.perf_counter() - t0
     return run
-
-
-_pool: list = []
-
-
-def _demo_pool():
-    if not _pool:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool.append(ThreadPoolExecutor(1, thread_name_prefix="convscope-demo"))
-    return _pool[0]
 
 
 def demo_for(image: LoadedImage, options: AnalysisOptions) -> DemoConvResult:
