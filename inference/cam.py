@@ -49,12 +49,16 @@ class Cam:
     def title(self) -> str:
         return f"{self.method_name} of {self.label} at {self.layer}"
 
-    def normalised(self) -> np.ndarray:
-        """The map min–max normalised to [0, 1] (all zeros when it is flat), for display."""
+    def __post_init__(self):
+        # Normalised where the Cam is made (the worker), so the UI thread only shows it.
         lo, hi = float(self.raw.min()), float(self.raw.max())
-        if hi - lo <= 0:
-            return np.zeros_like(self.raw)
-        return ((self.raw - lo) / (hi - lo)).astype(np.float32)
+        heat = np.zeros_like(self.raw) if hi - lo <= 0 else ((self.raw - lo) / (hi - lo)).astype(np.float32)
+        heat.setflags(write=False)
+        object.__setattr__(self, "_heat", heat)
+
+    def normalised(self) -> np.ndarray:
+        """The map min–max normalised to [0, 1] (all zeros when it is flat), for display (read-only)."""
+        return self._heat
 
     def top_channels(self, k: int = 10) -> list[dict]:
         """The ``k`` channels of largest |contribution|, largest first."""
@@ -113,7 +117,7 @@ def _frozen(t: torch.Tensor) -> np.ndarray:
 
 def upsample_to_input(cam_map: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A [h, w] map bilinearly upsampled onto the network's (H, W) input crop (float32)."""
-    t = torch.from_numpy(np.ascontiguousarray(cam_map, dtype=np.float32))[None, None]
+    t = torch.from_numpy(np.array(cam_map, dtype=np.float32))[None, None]  # a copy: the map may be read-only
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
