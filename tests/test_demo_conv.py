@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from inference.demo_conv import PRESETS, DemoConvSpec, make_conv, run_demo_conv
+from inference.demo_conv import OUTPUT_MODES, PRESETS, DemoConvSpec, make_conv, renderings, run_demo_conv
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,62 @@ def test_large_image_capped_and_reported():
     assert r.size == (1024, 512) and r.capped and "3000×1500" in r.note
     small = run_demo_conv(big[:100, :200], max_side=1024)
     assert not small.capped and small.note is None
+
+
+# ----------------------------------------------------------------------------- how the output becomes a picture
+
+def test_result_carries_every_rendering_and_the_channel_ranges(photo):
+    r = run_demo_conv(photo, DemoConvSpec(seed=5))
+    assert set(r.renderings) == set(OUTPUT_MODES) == {"wrap", "clip", "stretch"}
+    for picture in r.renderings.values():
+        assert picture.shape == photo.shape and picture.dtype == np.uint8 and picture.flags.c_contiguous
+    assert r.rgb is r.renderings["clip"]
+    flat = r.raw.reshape(3, -1)
+    np.testing.assert_array_equal(r.ranges, np.stack([flat.min(1), flat.max(1)], 1))
+    assert r.stretch_range == (float(r.raw.min()), float(r.raw.max()))
+
+
+def test_wrap_is_the_write_ups_literal_cast_where_numpy_defines_it():
+    """On values whose out·255 lies in 0..255 the cast is defined: there wrap is exactly it."""
+    rng = np.random.default_rng(11)
+    raw = rng.uniform(0, 255.99 / 255, (3, 9, 13)).astype(np.float32)
+    literal = (raw.transpose(1, 2, 0) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(renderings(raw)["wrap"], literal)
+
+
+def test_wrap_truncates_then_wraps_modulo_256():
+    """Outside 0..255: trunc toward zero, then the low 8 bits (−0.5 → 0, −1.5 → 255, 256.7 → 0)."""
+    values = np.array([-0.5, -1.5, -127.5, 256.7, 300.2, -300.7, 1000.5, 70000.3], np.float32)
+    raw = np.broadcast_to(values / np.float32(255), (3, 1, values.size)).astype(np.float32)
+    scaled = (raw * np.float32(255)).astype(np.float64)   # the float32 product the write-up casts
+    expected = np.array([int(v) % 256 for v in scaled[0, 0]], np.uint8)  # Python's int() truncates toward 0
+    got = renderings(raw)["wrap"]
+    assert got[0, :, 0].tolist() == expected.tolist()
+    assert expected[:3].tolist() == [0, 255, 129]
+
+
+@pytest.mark.skipif(__import__("platform").machine().lower() not in ("x86_64", "amd64"),
+                    reason="numpy's out-of-range float→uint8 cast is platform-defined; measured on x86-64")
+def test_wrap_matches_numpys_own_cast_on_this_platform(photo):
+    """Why the write-up's picture looks the way it does: on x86-64 numpy wraps exactly so."""
+    r = run_demo_conv(photo, DemoConvSpec(seed=2))
+    assert r.raw.min() < 0  # negative outputs: the cast is out of its defined range there
+    literal = (r.raw.transpose(1, 2, 0) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(r.renderings["wrap"], literal)
+    assert (r.renderings["wrap"] != r.renderings["clip"]).mean() > 0.05
+
+
+def test_clip_and_stretch_equal_numpy_computations(photo):
+    r = run_demo_conv(photo, DemoConvSpec(seed=9))
+    hwc = r.raw.transpose(1, 2, 0).astype(np.float64)
+    np.testing.assert_array_equal(r.renderings["clip"], np.clip(hwc * 255, 0, 255).astype(np.uint8))
+    lo, hi = hwc.min(), hwc.max()   # one range over all three channels
+    expected = np.rint((hwc - lo) / (hi - lo) * 255)
+    got = r.renderings["stretch"].astype(np.int16)
+    assert np.abs(got - expected).max() <= 1 and (got == expected).mean() > 0.999  # float32 vs float64 rounding
+    assert got.min() == 0 and got.max() == 255
+
+
+def test_stretch_of_a_flat_output_is_mid_grey():
+    raw = np.full((3, 4, 5), 0.3, np.float32)
+    assert (renderings(raw)["stretch"] == 128).all()
