@@ -4,8 +4,10 @@ A VGG layer has up to 512 feature maps; hundreds of QLabel widgets would be far
 too slow. So the work is split three ways: widgets.mosaic makes the thumbnails of
 colormap indices and composes them (numpy only, any thread), widgets.grid_canvas
 paints the index mosaic, and this widget owns the layer data and its caches, the
-controls (colormap, scale, sort), the colour bar and the selection; widgets.grid_order
-decides the tile order and captions, contributions to a class included. The colours
+controls (colormap, scale, sort; widgets.grid_settings), the header (widgets.grid_header),
+the colour bar and the selection; widgets.grid_selection says what a click means (the
+current channel, ctrl/shift multi-selection, the clicked cell for the probe), and
+widgets.grid_order decides the tile order and captions, contributions to a class included. The colours
 follow the layer's sign by default ("auto": diverging centred on 0 if it has negative
 values, viridis from 0 if not). A colormap change is a LUT swap (a switch that moves
 the range re-colours), a resize only re-lays out the cached thumbnails.
@@ -20,13 +22,15 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QStyle, QVBox
 from widgets import mosaic
 from widgets.bar_chart import BarChart
 from widgets.color_bar import ColorBar
-from widgets.colormaps import VIEW_DEFAULT, check_colormap, resolve_colormap
-from widgets.compact import CompactCombo, ElidedLabel
+from widgets.colormaps import VIEW_DEFAULT
 from widgets.grid_canvas import BACKGROUND, MosaicCanvas
 from widgets.grid_contributions import ContributionSort
+from widgets.grid_header import GridHeader
 from widgets.grid_order import CONTRIBUTION, PENDING, Contributions, contribution_captions, key_target, order_stat
+from widgets.grid_selection import ChannelSelection, GridSelection
+from widgets.grid_settings import GridSettings
 from widgets.mosaic import LABEL_H, MARGIN, PAD
-from widgets.view_controls import NORMALIZATIONS, SORTS, colormap_combo, control_row, scale_combo, sort_combo
+from widgets.view_controls import colormap_combo, control_row, scale_combo, sort_combo
 
 EMPTY_HINT = "Select a layer to see what each of its channels responds to."
 KEYS = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down",
@@ -34,10 +38,13 @@ KEYS = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up",
 
 
 # ---------------------------------------------------------------------- the widget
-class ChannelGrid(ContributionSort, QWidget):
-    """All channels of a layer as tiles; click or arrow keys pick the channel to inspect."""
+class ChannelGrid(GridSettings, GridSelection, ContributionSort, QWidget):
+    """All channels of a layer as tiles; click or arrow keys pick the channel to inspect,
+    ctrl/shift-click select several (see widgets.grid_selection)."""
 
     channelSelected = Signal(int)
+    positionClicked = Signal(int, int, int)   # channel, y, x in its map's cells (after channelSelected)
+    selectionChanged = Signal(list)           # the multi-selection, ascending, after a user's edit
     colormapChanged = Signal(str)
     normalizationChanged = Signal(str)
     sortChanged = Signal(str)
@@ -54,6 +61,8 @@ class ChannelGrid(ContributionSort, QWidget):
         self._norm = "channel"
         self._sort = "index"
         self._layout_key = None
+        self._selection = ChannelSelection()
+        self._marks_for: tuple | None = None   # (name, shape) the selection and probe cross belong to
 
         self._build_ui()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -61,10 +70,8 @@ class ChannelGrid(ContributionSort, QWidget):
         self.clear()
 
     def _build_ui(self) -> None:
-        self._caption = ElidedLabel()
-        font = self._caption.font()
-        font.setBold(True)
-        self._caption.setFont(font)
+        self._header = GridHeader()
+        self._caption = self._header.caption
 
         self._cmap_combo = colormap_combo(self._cmap, "the tiles")
         self._norm_combo = scale_combo()
@@ -74,7 +81,6 @@ class ChannelGrid(ContributionSort, QWidget):
         self._sort_combo.dataChosen.connect(self.set_sort)
         # The caption gets a row of its own: squeezed beside the combos it was unreadable.
         bar = control_row(("Colours", self._cmap_combo), ("Scale", self._norm_combo), ("Sort", self._sort_combo))
-        self._caption.setContentsMargins(4, 2, 4, 0)
         self._colorbar = ColorBar()
         self._colorbar.set_colormap(self._shown)
 
@@ -101,7 +107,7 @@ class ChannelGrid(ContributionSort, QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self._caption)
+        layout.addWidget(self._header)
         layout.addLayout(bar)
         layout.addWidget(self._stack, 1)
         layout.addWidget(self._colorbar)
@@ -110,7 +116,9 @@ class ChannelGrid(ContributionSort, QWidget):
     def set_layer(self, name: str, acts: np.ndarray, means: np.ndarray, maxs: np.ndarray, fracs: np.ndarray,
                   select: int | None = None) -> None:
         """Show the (C, H, W) activations of layer ``name``; ``select`` the channel to highlight
-        (default: the one with the largest mean). Does not emit channelSelected."""
+        (default: the one with the largest mean). Does not emit channelSelected. The caption note
+        is dropped (set it again after, see set_caption_note); the multi-selection and the probe's
+        cross stay only if the layer has the same name and shape as the one before."""
         acts = np.asarray(acts)
         if acts.ndim != 3 or min(acts.shape) == 0:
             raise ValueError(f"{name}: activations must be a non-empty (C, H, W) array, got shape {acts.shape}")
@@ -132,6 +140,8 @@ class ChannelGrid(ContributionSort, QWidget):
 
         self._layer = layer
         self._vector_name = None
+        self._keep_marks(layer.name, acts.shape)
+        self._header.set_note("")
         self._canvas.selected = int(select) if select is not None else int(np.argmax(layer.means))
         self._set_controls_enabled(True)
         self._layout_key = None
@@ -151,8 +161,10 @@ class ChannelGrid(ContributionSort, QWidget):
         self._bars.set_values(values, labels, value_label=value_label)
         self._layer = None
         self._canvas.clear_mosaic()
+        self._drop_marks()
         self._vector_name = str(name)
-        self._caption.setText(f"{name} — {np.asarray(values).size} units")
+        self.set_caption(f"{name} — {np.asarray(values).size} units")
+        self._header.set_note("")
         self._set_controls_enabled(False)
         self._stack.setCurrentWidget(self._bars)
         self._colorbar.clear()
@@ -163,7 +175,7 @@ class ChannelGrid(ContributionSort, QWidget):
         self._drop_data()
         self._layer_cache.clear()  # a new image is coming: old thumbnails and contributions are stale
         self._contribs.clear()
-        self._caption.setText(str(name))
+        self.set_caption(str(name))
         self._hint.setText(text or f"Computing {name}…")
         self._stack.setCurrentWidget(self._hint)
 
@@ -172,7 +184,7 @@ class ChannelGrid(ContributionSort, QWidget):
         self._drop_data()
         self._layer_cache.clear()
         self._contribs.clear()
-        self._caption.setText("No layer")
+        self.set_caption("No layer")
         self._hint.setText(EMPTY_HINT)
         self._stack.setCurrentWidget(self._hint)
 
@@ -182,85 +194,11 @@ class ChannelGrid(ContributionSort, QWidget):
         self._layout_key = None
         self._bars.clear()
         self._canvas.clear_mosaic()
+        self._drop_marks()
+        self._header.set_note("")
         self._colorbar.clear()
         self._colorbar.setVisible(True)
         self._show_sort_item()
-
-    # ------------------------------------------------------------------ settings
-    def set_colormap(self, name: str) -> None:
-        """Colour tiles with ``name`` (a key of CHOICES, e.g. "auto", or its label); emits
-        colormapChanged with the key on change."""
-        name = check_colormap(name)
-        if name == self._cmap:
-            return
-        self._cmap = name
-        self._sync_combo(self._cmap_combo, name)
-        self._apply_colormap()
-        self._relayout()   # a no-op unless the range changes (to or from a diverging map, or auto)
-        self._update_colorbar()
-        self.colormapChanged.emit(name)
-
-    def colormap(self) -> str:
-        """The colormap choice (a key, possibly "auto")."""
-        return self._cmap
-
-    def shown_colormap(self) -> str:
-        """The table the tiles are drawn with: the choice, or what "auto" picked for this layer."""
-        return self._shown
-
-    def _apply_colormap(self) -> None:
-        layer = self._layer
-        shown = self._cmap if layer is None else resolve_colormap(self._cmap, layer.lo.min(), layer.hi.max())
-        shown = "viridis" if shown == "auto" else shown
-        if shown != self._shown:
-            self._shown = shown
-            self._canvas.set_colormap(shown)
-            self._colorbar.set_colormap(shown)
-
-    def set_normalization(self, mode: str) -> None:
-        """"channel" (each tile its own min..max) or "layer" (one min..max for the whole layer)."""
-        if mode not in NORMALIZATIONS:
-            raise ValueError(f"unknown normalisation {mode!r}; choose one of {', '.join(NORMALIZATIONS)}")
-        if mode == self._norm:
-            return
-        self._norm = mode
-        self._sync_combo(self._norm_combo, mode)
-        self._relayout()
-        self._update_colorbar()
-        self.normalizationChanged.emit(mode)
-
-    def normalization(self) -> str:
-        return self._norm
-
-    def set_sort(self, key: str) -> None:
-        """Tile order: "index", or descending "mean" / "max" / "active" (fraction > 0) /
-        "contribution" (to the explained class; asks for them with contributionsWanted if the
-        layer has none yet)."""
-        if key not in SORTS:
-            raise ValueError(f"unknown sort key {key!r}; choose one of {', '.join(SORTS)}")
-        if key == self._sort:
-            return
-        self._sort = key
-        self._sync_combo(self._sort_combo, key)
-        self._relayout()
-        self._ensure_visible()
-        self.sortChanged.emit(key)
-        self._ask_contributions()
-
-    def sort_key(self) -> str:
-        return self._sort
-
-    @staticmethod
-    def _sync_combo(combo: CompactCombo, value: str) -> None:
-        i = combo.findData(value)
-        if combo.currentIndex() != i:
-            combo.blockSignals(True)
-            combo.setCurrentIndex(i)
-            combo.blockSignals(False)
-
-    def _set_controls_enabled(self, on: bool) -> None:
-        for combo in (self._cmap_combo, self._norm_combo, self._sort_combo):
-            combo.setEnabled(on)
 
     # ------------------------------------------------------------------ selection
     def select_channel(self, index: int) -> None:
@@ -276,7 +214,24 @@ class ChannelGrid(ContributionSort, QWidget):
         self._update_colorbar()
 
     def selected_channel(self) -> int | None:
+        """The current channel (the one the overlay shows), not the multi-selection."""
         return self._canvas.selected
+
+    def set_caption(self, text: str) -> None:
+        """The header's caption (the layer and its shape; set by the grid itself)."""
+        self._caption.setText(str(text))
+
+    def set_caption_note(self, text: str) -> None:
+        """A note beside the caption on where the layer's data comes from, e.g. "after the
+        ablation of conv5_3: 2 channels"; "" removes it. Call it after set_layer/set_vector
+        (which drop it: a note belongs to the layer it was set for)."""
+        self._header.set_note(text)
+
+    def caption_note(self) -> str:
+        return self._header.note_text()
+
+    def header(self) -> GridHeader:
+        return self._header
 
     def layer_name(self) -> str | None:
         if self._layer is not None:
@@ -317,6 +272,8 @@ class ChannelGrid(ContributionSort, QWidget):
 
     def _handle_key(self, key: int) -> bool:
         cv = self._canvas
+        if key == Qt.Key.Key_Escape:
+            return self._escape()
         if self._layer is None or cv.selected is None:
             return False
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
@@ -367,7 +324,7 @@ class ChannelGrid(ContributionSort, QWidget):
             captions, signs = [PENDING] * c, None
         else:
             captions, signs = contribution_captions(contrib.values), contrib.signs()
-        self._canvas.show_mosaic(image, g, order, pos_of, captions, signs)
+        self._canvas.show_mosaic(image, g, order, pos_of, captions, signs, map_shape=(h, w))
         self._layout_key = key
 
     def columns(self) -> int:

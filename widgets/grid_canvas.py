@@ -1,14 +1,17 @@
 """The painted side of the channel grid: one canvas widget that draws an index mosaic.
 
 The canvas holds what is on show (the widgets.mosaic index image, its geometry and
-tile order, each tile's caption and the selected channel) and colours only the exposed
-part of the mosaic through a packed LUT when it paints. Tile captions and the
-selection frame are drawn with QPainter, so text stays crisp on high-DPI screens; the
+tile order, each tile's caption, the current channel, the multi-selection and the probe
+marker) and colours only the exposed part of the mosaic through a packed LUT when it
+paints. Tile captions, the current channel's frame (orange), the selected channels'
+frames (white, a ring outside the orange one, so a tile can show both) and the probe's
+cross are drawn with QPainter, so text stays crisp on high-DPI screens; the
 index and the value each get their own end of the caption, in a font small enough that
 the widest pair fits (no "#125μ -0.00793" collisions). A signed value (a contribution to
 a class) is drawn red when it pushes the class up and blue when it pushes it down. A
-colormap change is a LUT swap. Clicks, keys, tooltips and DPR changes go back to its
-owner, the ChannelGrid, which decides what they mean.
+colormap change is a LUT swap. Clicks (with their modifiers and position), keys, tooltips
+and DPR changes go back to its owner, the ChannelGrid, which decides what they mean;
+:meth:`MosaicCanvas.map_position` turns a point in a tile back into the map's own cell.
 """
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from widgets.colormaps import DEFAULT_COLORMAP, lut
-from widgets.mosaic import BG_INDEX, Geom
+from widgets.mosaic import BG_INDEX, Geom, source_index
 
 BACKGROUND = QColor(32, 33, 36)
 TEXT = QColor(200, 202, 206)
 HIGHLIGHT = QColor(255, 159, 26)
+SELECTED = QColor(236, 238, 242)   # the multi-selection: a light ring, apart from the orange current frame
+HALO = QColor(0, 0, 0, 200)
 # Signed captions on the dark background, after the sign convention (red = positive, blue = negative).
 POSITIVE = QColor(255, 112, 98)
 NEGATIVE = QColor(112, 168, 255)
@@ -44,8 +49,8 @@ def packed_lut(name: str) -> np.ndarray:
 class MosaicCanvas(QWidget):
     """Paints the mosaic; sized to the whole mosaic (it sits in a scroll area).
 
-    ``owner`` provides _choose(ch), _handle_key(key) -> bool, _tooltip(ch) -> str and
-    _relayout(); it is held weakly (the owner owns the canvas: no reference cycle)."""
+    ``owner`` provides _click(ch, pos, modifiers), _handle_key(key) -> bool, _tooltip(ch) -> str
+    and _relayout(); it is held weakly (the owner owns the canvas: no reference cycle)."""
 
     def __init__(self, owner) -> None:
         super().__init__()
@@ -58,16 +63,21 @@ class MosaicCanvas(QWidget):
         self.pos_of = np.empty(0, dtype=np.intp)
         self.captions: list[str] | None = None    # caption value text per channel
         self.signs: np.ndarray | None = None      # per channel −1/0/+1 when the values are signed
-        self.selected: int | None = None
+        self.selected: int | None = None          # the current channel (orange frame)
+        self.chosen: frozenset[int] = frozenset()  # the multi-selection (light frames)
+        self.probe: tuple[int, int, int] | None = None   # (channel, y, x): a cross on that cell
+        self.map_shape = (1, 1)
         self._lut32 = packed_lut(DEFAULT_COLORMAP)
         self._font_for: tuple | None = None
         self._caption_font = QFont(self.font())
 
     # ------------------------------------------------------------------ what is shown
     def show_mosaic(self, image: np.ndarray, g: Geom, order: np.ndarray, pos_of: np.ndarray,
-                    captions: list[str], signs: np.ndarray | None = None) -> None:
+                    captions: list[str], signs: np.ndarray | None = None,
+                    map_shape: tuple[int, int] = (1, 1)) -> None:
+        """``map_shape``: (H, W) of one channel's map, for map_position and the probe's cross."""
         self.image, self.g, self.order, self.pos_of, self.captions = image, g, order, pos_of, captions
-        self.signs = signs
+        self.signs, self.map_shape = signs, (int(map_shape[0]), int(map_shape[1]))
         self._fit_caption_font()
         self.setFixedSize(math.ceil((g.cols * g.cell_w + 2 * g.pad) / g.dpr),
                           math.ceil((g.rows(order.size) * g.cell_h + 2 * g.pad) / g.dpr))
@@ -75,6 +85,7 @@ class MosaicCanvas(QWidget):
 
     def clear_mosaic(self) -> None:
         self.image, self.captions, self.selected, self.signs = None, None, None, None
+        self.chosen, self.probe = frozenset(), None
         self.setFixedSize(1, 1)
 
     # ------------------------------------------------------------------ captions
@@ -132,6 +143,28 @@ class MosaicCanvas(QWidget):
         x, y = g.cell_origin(int(self.pos_of[index]))
         return QRectF((x + g.ox) / g.dpr, (y + g.oy) / g.dpr, g.tw / g.dpr, g.th / g.dpr)
 
+    def map_position(self, index: int, pos: QPointF) -> tuple[int, int] | None:
+        """The cell (y, x) of channel ``index``'s map drawn under ``pos`` (canvas coordinates),
+        or None outside its thumbnail. ``pos`` is the top-left corner of the physical pixel
+        under the mouse (what Qt's event positions are); that pixel's centre is mapped back
+        through the thumbnail's sampling (mosaic.source_index), so the answer is the cell drawn
+        there, for maps enlarged by a whole factor as for maps box-averaged to fit."""
+        if self.image is None or not 0 <= int(index) < self.pos_of.size:
+            return None
+        g = self.g
+        cx, cy = g.cell_origin(int(self.pos_of[int(index)]))
+        px = math.floor(pos.x() * g.dpr + 1e-6) - (cx + g.ox)
+        py = math.floor(pos.y() * g.dpr + 1e-6) - (cy + g.oy)
+        h, w = self.map_shape
+        y, x = source_index(py, h, g.th), source_index(px, w, g.tw)
+        return None if y is None or x is None else (y, x)
+
+    def cell_centre(self, index: int, y: int, x: int) -> QPointF:
+        """The centre of map cell (y, x) inside channel ``index``'s thumbnail, canvas coordinates."""
+        r = self.tile_rect(index)
+        h, w = self.map_shape
+        return QPointF(r.x() + (x + 0.5) * r.width() / w, r.y() + (y + 0.5) * r.height() / h)
+
     # ------------------------------------------------------------------ painting
     def render(self, p: QPainter, area: QRectF, highlight: bool) -> None:
         """Paint the part of the canvas inside ``area`` (logical coords)."""
@@ -165,14 +198,43 @@ class MosaicCanvas(QWidget):
         for pos in range(row0 * g.cols, min(n, row1 * g.cols)):
             if int(self.order[pos]) != chosen:
                 self._draw_caption(p, pos)
+        if not highlight:
+            return
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        first, last = row0 * g.cols, min(n, row1 * g.cols)
+        if self.chosen:
+            pen = QPen(SELECTED, 2)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            p.setPen(pen)
+            for ch in self.chosen:
+                if first <= self.pos_of[ch] < last:
+                    p.drawRect(self.tile_rect(ch).adjusted(-4, -4, 4, 4))   # outside the orange frame
         if chosen is not None:
             p.setPen(HIGHLIGHT)
             self._draw_caption(p, int(self.pos_of[chosen]))
             pen = QPen(HIGHLIGHT, 3)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             p.setPen(pen)
-            p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(self.tile_rect(chosen).adjusted(-1.5, -1.5, 1.5, 1.5))
+        if self.probe is not None and first <= self.pos_of[self.probe[0]] < last:
+            self._draw_cross(p, *self.probe)
+
+    def _draw_cross(self, p: QPainter, ch: int, y: int, x: int) -> None:
+        """A small cross on map cell (y, x) of channel ``ch``: white on a dark halo, so it reads on
+        any colour; its arms reach past the cell (a 14×14 map's cells are 5 px)."""
+        c = self.cell_centre(ch, y, x)
+        r = self.tile_rect(ch)
+        arm = max(5.0, 0.8 * r.width() / self.map_shape[1], 0.8 * r.height() / self.map_shape[0])
+        lines = [(QPointF(c.x() - arm, c.y()), QPointF(c.x() + arm, c.y())),
+                 (QPointF(c.x(), c.y() - arm), QPointF(c.x(), c.y() + arm))]
+        p.save()
+        p.setClipRect(r)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for colour, width in ((HALO, 3.5), (SELECTED, 1.5)):
+            p.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+            for a, b in lines:
+                p.drawLine(a, b)
+        p.restore()
 
     def caption_rect(self, ch: int) -> QRectF:
         """Where channel ``ch``'s caption is drawn, in canvas coordinates."""
@@ -218,7 +280,7 @@ class MosaicCanvas(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             ch = self.tile_at(event.position().toPoint())
             if ch is not None:
-                self._owner_ref()._choose(ch)
+                self._owner_ref()._click(ch, event.position(), event.modifiers())
             event.accept()
             return
         super().mousePressEvent(event)

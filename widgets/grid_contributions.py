@@ -63,7 +63,7 @@ class ContributionSort:
                 tail = " · computing contributions…"
             elif state == "ready" and self._sort == CONTRIBUTION:
                 tail = f" · contributions to {contrib.label}"
-            self._caption.setText(f"{L.name} — {c}×{h}×{w}{tail}")
+            self.set_caption(f"{L.name} — {c}×{h}×{w}{tail}")
 
     def _tooltip(self, ch: int) -> str:
         L, contrib = self._layer, self._current_contribs()

@@ -106,6 +106,21 @@ def index_thumbnails(small: np.ndarray, lo, hi, th: int, tw: int) -> np.ndarray:
     return np.take(np.take(idx, yi, axis=1), xi, axis=2)
 
 
+def source_index(i: int, n_map: int, n_tile: int) -> int | None:
+    """The map row (or column) drawn at thumbnail pixel ``i`` of ``n_tile`` showing ``n_map``: the
+    inverse of :func:`thumbnails`' sampling, so a click names the cell the user sees there.
+
+    A map larger than its tile is box-averaged by k = n_map // n_tile and then sampled, so a pixel
+    shows a block of k cells; of those, the one under the pixel's centre. None outside the tile."""
+    if not 0 <= i < n_tile:
+        return None
+    k = n_map // n_tile
+    k, small = (k, n_map // k) if k >= 2 else (1, n_map)
+    block = int((i + 0.5) * (small / n_tile))          # nearest_index's rule
+    centre = int((i + 0.5) * (n_map / n_tile))
+    return min(max(centre, block * k), block * k + k - 1)
+
+
 def thumbnails(data: np.ndarray, lo, hi, box: int = TILE) -> np.ndarray:
     """Every channel of ``data`` (C, H, W) as a thumbnail of colormap indices: (C, th, tw) uint8
     with (th, tw) = thumb_shape(H, W, box). ``lo``/``hi``: (C,) per-channel levels or scalars
