@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli_ablate import ablate_run, ablate_wish, ablation_of, add_ablation_options
 from .cli_cam import add_cam_parser, cmd_cam
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
@@ -76,6 +77,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("image")
     p.add_argument("--json", action="store_true", help="print the machine-readable JSON summary")
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to list (default 5)")
+    add_ablation_options(p)
     add_weight_options(p)
 
     p = sub.add_parser("dump", help="save raw activations: one layer as .npy, or every layer as .npz")
@@ -152,9 +154,11 @@ def cmd_inspect(args) -> int:
 
     if args.top < 1:
         return fail("--top must be at least 1")
+    wish = ablate_wish(args)  # a misspelt --ablate fails before the model loads
     bundle = _load(args)
+    ablation = ablation_of(wish, bundle) if wish else None
     result = analyze(args.image, bundle, AnalysisOptions(preprocess=args.preprocess, top_k=args.top))
-    report = analysis_report(result, bundle)
+    report = analysis_report(result, bundle, ablate_run(result, ablation) if ablation else None)
     print(json.dumps(report) if args.json else format_report(report, bundle))
     return 0
 

@@ -1,31 +1,52 @@
-"""The machine-readable summary of one analysis (``convscope inspect --json``) and its text form."""
+"""The machine-readable summary of one analysis (``convscope inspect --json``) and its text form.
+
+With an ablation the summary is the ablated run's: its predictions, and the
+layers it changed (the edited one and every later one) as it left them; an
+``"ablation"`` object says which, so a reader never mistakes it for the original.
+"""
+from .ablation import Ablation, AblationResult
 from .analysis import layer_specs
 from .run import Run
 from .model import ModelBundle
 
 
-def analysis_report(result: Run, bundle: ModelBundle) -> dict:
+def analysis_report(result: Run, bundle: ModelBundle, ablation: AblationResult | None = None) -> dict:
     """The documented JSON shape; layers in forward order."""
     demo = result.demo
+    changed = ablation.rerun.changed if ablation is not None else {}
+    predictions = ablation.after if ablation is not None else result.predictions
     layers = []
     for spec in layer_specs(bundle):
-        out = result.layers.get(spec.name)
+        out = changed[spec.name] if spec.name in changed else result.layers.get(spec.name)
         if out is None:
             continue
         layers.append({"name": spec.name, "alias": spec.alias, "type": spec.type, "shape": list(out.shape),
                        "best_channel": out.best_channel, "best_mean": out.best_mean})
-    return {
+    report = {
         "image": {"path": str(result.image.path), "width": result.image.width, "height": result.image.height},
         "model": bundle.arch,
         "weights": {**bundle.report(), "text": bundle.weights_text(), "num_classes": bundle.num_classes},
-        "predictions": result.predictions.top,
-        "cat_vs_dog": result.predictions.cat_vs_dog,
+        "predictions": predictions.top,
+        "cat_vs_dog": predictions.cat_vs_dog,
         "layers": layers,
         "demo_conv": {"seed": demo.spec.seed if demo.spec.preset == "random" else None,
                       "preset": demo.spec.preset,
                       "weight": demo.weight.tolist(), "bias": demo.bias.tolist(),
                       "shape": list(demo.raw.shape)},
     }
+    if ablation is not None:
+        report["ablation"] = ablation.ablation.report()
+    return report
+
+
+def _ablation_line(report: dict) -> str:
+    """"ablation conv5_3: channels 12, 40 set to 0; the predictions … are the ablated run's"."""
+    a = report["ablation"]
+    layer = next((entry for entry in report["layers"] if entry["name"] == a["layer"]), None)
+    name = (layer["alias"] or layer["name"]) if layer else a["layer"]
+    count = layer["shape"][0] if layer else None
+    caption = Ablation(a["layer"], tuple(a["channels"]), a["mode"], a["keep"]).describe(name, count)
+    return f"ablation {caption}; the predictions and layers below are the ablated run's"
 
 
 def _fixed(value: float, decimals: int) -> str:
@@ -49,6 +70,8 @@ def format_report(report: dict, bundle: ModelBundle) -> str:
              f"model    {report['model']}, {bundle.weights_text()}"]
     if not w["pretrained"]:
         lines.append("         (untrained: random weights, the predictions below are meaningless)")
+    if report.get("ablation"):
+        lines.append(_ablation_line(report))
     lines.append("")
     heading = _classes_heading(len(report["predictions"]), bundle.num_classes, bundle.source)
     lines.append(f"prediction: {heading} (softmax of the logits)")

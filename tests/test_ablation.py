@@ -2,59 +2,29 @@
 shows are those logits' own, the original run is left as it was, and bad specs give one line.
 
 The reference is a plain torchvision VGG16 with the same weights (tests/conftest.py's
-``reference_vgg``) and a forward hook that returns the edited output, the edit written here
-from scratch. torchvision's ReLUs are in place, but a hook on a conv fires when the conv has
-returned, before its ReLU runs: at conv3_3 the hook edits the pre-ReLU values and relu3_3 then
-rectifies the edited tensor, which is what the engine claims (its conv3_3 is the conv's output
-before the ReLU, and the edit is applied there).
+``reference_vgg``) and a forward hook that returns the edited output (tests/ablation_helpers.py).
+torchvision's ReLUs are in place, but a hook on a conv fires when the conv has returned, before
+its ReLU runs: at conv3_3 the hook edits the pre-ReLU values and relu3_3 then rectifies the
+edited tensor, which is what the engine claims (its conv3_3 is the conv's output before the
+ReLU, and the edit is applied there).
 """
 import numpy as np
 import pytest
 import torch
 
+from ablation_helpers import edited_forward, softmax
 from inference.ablation import Ablation, AblationResult, ablate, cat_vs_dog_change, comparison_rows
 from inference.analysis import AnalysisOptions, analyze
 from inference.classes import IMAGENET_CAT_CLASSES, IMAGENET_DOG_CLASSES
 from inference.predict import predictions_from_logits
 
 RTOL = 1e-5
-LAYERS = {"features.14": ("features", 14), "features.29": ("features", 29), "classifier.3": ("classifier", 3)}
+LAYERS = ("features.14", "features.29", "classifier.3")  # conv3_3 (before its ReLU), relu5_3, fc7
 
 
 @pytest.fixture(scope="module")
 def run(file_bundle, cat_path):
     return analyze(cat_path, file_bundle, AnalysisOptions(stats=False))
-
-
-def reference_edit(out, channels, mode, keep):
-    """The edit, written independently of inference.probes: on a [1, C, ...] tensor."""
-    out = out.clone()
-    c = out.shape[1]
-    hit = [ch for ch in range(c) if (ch in channels) != keep]  # keep: every channel *not* listed
-    if mode == "zero":
-        out[:, hit] = 0
-    else:
-        for ch in hit:
-            out[:, ch] = out[:, ch].mean()
-    return out
-
-
-def reference_logits(model, x, layer, channels, mode, keep):
-    """Logits of ``model`` on ``x`` with ``layer``'s output edited by a forward hook; also the edited output."""
-    group, i = LAYERS[layer]
-    kept = {}
-
-    def hook(_module, _args, output):
-        kept["edited"] = reference_edit(output, channels, mode, keep)
-        return kept["edited"].clone()  # the in-place ReLU after it must not change what we kept
-
-    handle = getattr(model, group)[i].register_forward_hook(hook)
-    try:
-        with torch.no_grad():
-            logits = model(x.unsqueeze(0))[0].numpy().astype(np.float64)
-    finally:
-        handle.remove()
-    return logits, kept["edited"][0].numpy()
 
 
 def strongest(run, layer, k):
@@ -72,7 +42,8 @@ def strongest(run, layer, k):
 def test_ablated_logits_equal_an_edited_forward(run, reference_vgg, layer, mode, keep):
     channels = strongest(run, layer, 6) if not keep else strongest(run, layer, 40)
     result = ablate(run, Ablation(layer, channels, mode, keep))
-    expected, edited = reference_logits(reference_vgg, run.prepared.tensor, layer, set(channels), mode, keep)
+    expected, outs = edited_forward(reference_vgg, run.prepared.tensor, layer, channels, mode, keep)
+    edited = outs[layer]
     tol = RTOL * float(np.abs(expected).max())
     np.testing.assert_allclose(result.rerun.logits, expected, rtol=RTOL, atol=tol)
     np.testing.assert_allclose(result.after.logits, expected, rtol=RTOL, atol=tol)
@@ -91,7 +62,7 @@ def test_deltas_are_the_logits_own(run):
     """Every row's before/after/Δ against a softmax computed here from the two logit vectors."""
     result = ablate(run, Ablation("features.29", strongest(run, "features.29", 20)))
     zb, za = run.predictions.logits.astype(np.float64), result.rerun.logits.astype(np.float64)
-    pb, pa = np.exp(zb - zb.max()) / np.exp(zb - zb.max()).sum(), np.exp(za - za.max()) / np.exp(za - za.max()).sum()
+    pb, pa = softmax(zb), softmax(za)
     assert [r["index"] for r in result.rows] == [e["index"] for e in run.predictions.top]  # 2 classes: all of them
     for row in result.rows:
         i = row["index"]
@@ -128,12 +99,7 @@ def test_new_top_classes_and_cat_vs_dog_on_an_imagenet_head():
     order_a = list(np.argsort(-za, kind="stable"))
     assert rows[0]["rank_before"] == 1 and rows[0]["rank_after"] == order_a.index(281) + 1 > 5
     assert rows[-1]["rank_after"] == 1 and rows[-1]["label"] == "class 600"
-
-    def soft(z):
-        e = np.exp(z.astype(np.float64) - z.max())
-        return e / e.sum()
-
-    pb, pa = soft(zb), soft(za)
+    pb, pa = softmax(zb), softmax(za)
     change = cat_vs_dog_change(before, after)
     for key, classes in (("cat", IMAGENET_CAT_CLASSES), ("dog", IMAGENET_DOG_CLASSES)):
         b, a = pb[list(classes)].sum(), pa[list(classes)].sum()
