@@ -10,7 +10,9 @@ the sign of the map by default ("auto", widgets.colormaps.auto_colormap). Zoom a
 survive channel switches; hovering reads out the raw activation under the cursor, and
 the readout follows the channel on show (a new photo clears the heatmap and the readout,
 so nothing from the last image sits over the next one). A colour bar under the picture
-gives the range the colours stand for and what that range is.
+gives the range the colours stand for and what that range is. In native mode a click on
+a cell says which (``positionClicked(y, x)``, widgets.overlay_readout), and a probe of a
+unit draws its receptive fields on the photo (widgets.overlay_probe).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -29,18 +31,20 @@ from widgets.compact import ElidedLabel
 from widgets.numbers import fmt_sig
 from widgets.overlay_controls import OverlayControls
 from widgets.overlay_image import blended_overlay, native_picture
-from widgets.qimage import rgb_to_qimage
+from widgets.overlay_probe import OverlayProbe, ProbeItems
+from widgets.overlay_readout import HINT, OverlayReadout
+from widgets.qimage import qimage_to_rgb, rgb_to_qimage
 from widgets.upsample import bilinear_resize, upsample_size
 
 DEFAULT_ALPHA = 0.8   # with the blend by value, the opacity of the highest values
-HINT = "Hover the picture to read activations."
 NO_CHANNEL = "No channel selected"
 
 
-class OverlayView(QWidget):
+class OverlayView(OverlayReadout, OverlayProbe, QWidget):
     """Photo + heatmap of one channel, with opacity, colormap and native-resolution controls."""
 
     cursorValue = Signal(str)
+    positionClicked = Signal(int, int)   # native mode: the cell (y, x) clicked
     colormapChanged = Signal(str)
     alphaChanged = Signal(float)
     blendChanged = Signal(str)
@@ -55,6 +59,7 @@ class OverlayView(QWidget):
         self._data_levels = (0.0, 1.0)   # the range asked for (or the channel's own)
         self._levels = (0.0, 1.0)        # the range coloured over (centred on 0 for a diverging map)
         self._scale_note = SCALE_NOTES["channel"]
+        self._bar_note = self._scale_note   # the colour bar's note for the channel on show
         self._cursor: tuple[float, float] | None = None   # view coords of the mouse while it is over the picture
         self._alpha = DEFAULT_ALPHA
         self._cmap = VIEW_DEFAULT        # the user's choice (may be "auto")
@@ -62,6 +67,7 @@ class OverlayView(QWidget):
         self._blend = DEFAULT_BLEND
         self._native = False
         self._native_shape: tuple[int, int] | None = None
+        self._probe = None               # overlay_probe.Probe on show
         self._build_ui()
 
     def _build_ui(self) -> None:
@@ -76,7 +82,9 @@ class OverlayView(QWidget):
         self._heat_item.setVisible(False)
         self._vb.addItem(self._photo_item)
         self._vb.addItem(self._heat_item)
+        self._probe_items = ProbeItems(self._vb)
         self._gl.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._gl.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self._gl.viewport().installEventFilter(self)
 
         self._controls = OverlayControls(self._alpha, self._blend, self._cmap)
@@ -131,7 +139,8 @@ class OverlayView(QWidget):
 
         Colours span ``levels`` (default: the channel's own min..max; with "auto" from 0 for a map
         ≥ 0, centred on 0 otherwise); ``scale_note`` says what that range is on the colour bar
-        (default "per channel", or "fixed" with levels)."""
+        (default "per channel", or "fixed" with levels). A probe on show is cleared: it was of
+        another channel, or of the map a CAM replaces."""
         fmap = np.asarray(fmap)
         if fmap.ndim != 2 or min(fmap.shape) == 0:
             raise ValueError(f"channel must be a non-empty 2-D array, got shape {fmap.shape}")
@@ -145,6 +154,7 @@ class OverlayView(QWidget):
         lo, hi = (float(fmap.min()), float(fmap.max())) if levels is None else (float(levels[0]), float(levels[1]))
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"{label}: channel or levels contain NaN or infinity")
+        self._drop_probe()
         self._fmap, self._rect, self._label = fmap, (rx, ry, rw, rh), str(label)
         self._data_levels = (lo, hi)
         self._scale_note = scale_note or SCALE_NOTES["channel" if levels is None else "fixed"]
@@ -170,10 +180,20 @@ class OverlayView(QWidget):
         note = self._scale_note
         if is_diverging(self._shown) or (lo, hi) != self._data_levels:   # say what the data spans
             note = f"{note} · data {fmt_sig(fmin)} … {fmt_sig(fmax)}"   # what the range is, first
-        self._colorbar.set_colormap(self._shown)
-        self._colorbar.set_range(lo, hi, note=note)
+        self._bar_note = note
+        self._show_channel_texts()
         self._apply_lut()
         self._show_heat()
+
+    def _show_channel_texts(self) -> None:
+        """The title and colour bar of the channel on show (a probe's field replaces them)."""
+        if self._fmap is None:
+            self._title.setText(NO_CHANNEL)
+            self._colorbar.clear()
+            return
+        self._title.setText(self._label)
+        self._colorbar.set_colormap(self._shown)
+        self._colorbar.set_range(*self._levels, note=self._bar_note)
 
     def _apply_lut(self) -> None:
         """Colours with the blend's opacity; native mode shows the map alone, so always opaque."""
@@ -184,7 +204,8 @@ class OverlayView(QWidget):
         return self._fmap is not None
 
     def clear_channel(self) -> None:
-        """Remove the heatmap (the photo stays), its colour bar and the readout."""
+        """Remove the heatmap (the photo stays), its colour bar, the readout and any probe."""
+        self._drop_probe()
         self._fmap = None
         self._up = None
         self._native_shape = None
@@ -202,6 +223,7 @@ class OverlayView(QWidget):
 
     def _show_heat(self) -> None:
         if self._fmap is None:
+            self._sync_probe()
             return
         if self._native:
             h, w = self._fmap.shape
@@ -216,6 +238,7 @@ class OverlayView(QWidget):
             self._heat_item.setRect(QRectF(*self._rect))
             self._heat_item.setOpacity(self._alpha)
         self._heat_item.setVisible(True)
+        self._sync_probe()             # the probe's field, when there is one, covers the heat instead
 
     def _fit(self) -> None:
         """Fit the view to what is on show (photo, or the native channel)."""
@@ -239,6 +262,7 @@ class OverlayView(QWidget):
             OverlayControls.show_value(self._slider, round(a * 100))
         if not self._native:
             self._heat_item.setOpacity(a)
+            self._probe_items.heat.setOpacity(a)
         if changed:
             self.alphaChanged.emit(a)
 
@@ -271,10 +295,12 @@ class OverlayView(QWidget):
             OverlayControls.show_value(self._combo, name)
         if self._fmap is not None:
             self._apply_levels()   # "auto" follows the sign; a diverging map centres the range on 0
-        elif name != AUTO:
-            self._shown = name
-            self._colorbar.set_colormap(name)
-            self._apply_lut()
+        else:
+            if name != AUTO:
+                self._shown = name
+                self._colorbar.set_colormap(name)
+                self._apply_lut()
+            self._sync_probe()
         self.colormapChanged.emit(name)
 
     def colormap(self) -> str:
@@ -301,6 +327,7 @@ class OverlayView(QWidget):
         self._apply_lut()
         self._photo_item.setVisible(not on)
         self._cursor = None    # the same view coordinates now mean another place
+        self._show_channel_texts()
         self._show_heat()
         self._fit()
         self._refresh_readout()
@@ -308,70 +335,18 @@ class OverlayView(QWidget):
     def native(self) -> bool:
         return self._native
 
-    # ------------------------------------------------------------------ read-out
-    def _cell_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """Channel (row, col) under view coordinates (x, y), or None outside the channel."""
-        if self._fmap is None:
-            return None
-        h, w = self._fmap.shape
-        if self._native:
-            u, v = x, y
-        else:
-            rx, ry, rw, rh = self._rect
-            u, v = (x - rx) / rw * w, (y - ry) / rh * h
-        if not (0 <= u < w and 0 <= v < h):
-            return None
-        return int(v), int(u)
-
-    def value_at(self, x: float, y: float) -> float | None:
-        """Raw activation under photo coords (or native coords in native mode); None outside."""
-        cell = self._cell_at(x, y)
-        return None if cell is None else float(self._fmap[cell])
-
-    def readout_text(self, x: float, y: float) -> str:
-        """The read-out line for view coordinates (x, y): the value first, then where, then
-        which channel (a narrow window cuts the end of the line, not the number)."""
-        where = f"x={x:.1f}, y={y:.1f}"
-        if self._fmap is None:
-            return where
-        cell = self._cell_at(x, y)
-        if cell is None:
-            return f"{where}: outside the channel" if self._native else f"{where}: outside the network's input"
-        r, c = cell
-        return f"value {fmt_sig(self._fmap[r, c], 4)} at ({r}, {c}) · {where} · {self._label}"
-
-    def readout(self) -> str:
-        """The readout line on show."""
-        return self._readout.text()
-
-    def _refresh_readout(self) -> None:
-        """Readout for the channel on show at the last cursor position, or the hint."""
-        if self._cursor is None or (self._photo is None and self._fmap is None):
-            text = HINT
-        else:
-            text = self.readout_text(*self._cursor)
-        if text != self._readout.text():
-            self._readout.setText(text)
-            self.cursorValue.emit(text)
-
-    def _on_mouse_moved(self, scene_pos) -> None:
-        if self._vb.sceneBoundingRect().contains(scene_pos):
-            p = self._vb.mapSceneToView(scene_pos)
-            self._cursor = (p.x(), p.y())
-        else:
-            self._cursor = None
-        self._refresh_readout()
-
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self._gl.viewport() and event.type() == QEvent.Type.Leave:
-            self._cursor = None
-            self._refresh_readout()
-        return super().eventFilter(obj, event)
-
     # ------------------------------------------------------------------ export
     def overlay_image(self) -> QImage:
         """The view's content at full resolution: photo + heatmap (blended as on screen), or the
-        native channel. Null QImage when there is nothing to show."""
+        native channel; in photo mode with a probe, its field and box as on screen. Null QImage
+        when there is nothing to show."""
+        if self._probe is not None and not self._native:
+            base = None if self._fmap is None or self._probe.erf is not None else self._channel_image()
+            rgb = self._probe_picture(None if base is None else qimage_to_rgb(base))
+            return QImage() if rgb is None else rgb_to_qimage(rgb)
+        return self._channel_image()
+
+    def _channel_image(self) -> QImage:
         if self._fmap is None:
             return QImage() if self._native or self._photo is None else rgb_to_qimage(self._photo)
         if self._native:
