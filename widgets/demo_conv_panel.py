@@ -3,17 +3,18 @@
 Before looking at VGG16's 64-channel layers, students see one tiny convolution
 whose 81 weights and 3 biases are all on screen (and editable), next to the picture
 it produces and each raw output channel. The panel lives in a short bottom dock, so
-it is laid out as one row (controls and pictures, then the kernel numbers to the
-right) and only stacks the kernel below — inside a scroll area — when it is narrow.
-The pictures are :mod:`widgets.picture_strip`, the kernel numbers :mod:`widgets.kernel_table`.
+it is laid out as one row (controls and pictures, then the kernel to the right) and
+only stacks the kernel below — inside a scroll area — when it is narrow. The output
+is drawn by one of three rules (wrap, clip, stretch; :mod:`widgets.demo_output_mode`),
+all computed by the engine, so switching is instant and costs the UI thread nothing.
+The pictures are :mod:`widgets.picture_strip`, the kernel :mod:`widgets.demo_kernel_view`.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QPalette, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -21,19 +22,20 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QSpacerItem,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from widgets.colormaps import DEFAULT_COLORMAP, colorize
+from widgets.demo_kernel_view import DemoKernelView
+from widgets.demo_output_mode import MODE_CAPTIONS, OutputModeChoice
 from widgets.kernel_editor import KernelEditorDialog
-from widgets.kernel_table import (CHANNELS, KERNEL_CAPTION, kernel_block_html, kernel_block_tooltip, muted_colour,
-                                  number_chars)
+from widgets.kernel_table import CHANNELS, muted_colour
 from widgets.picture_strip import CAPTION_GAP, PictureStrip, ScaledPixmapLabel
 from widgets.prediction_text import format_signed
 from widgets.qimage import rgb_to_qimage
+from widgets.side_or_below import SideOrBelow
 
 EXPLANATION = (
     "<b>nn.Conv2d(3, 3, kernel_size=3, stride=1, padding=1)</b> applied to the photo as "
@@ -51,49 +53,15 @@ def channel_caption(c: int, lo: float, hi: float) -> str:
 
 
 # The longest captions expected: their room is kept whatever the numbers, so pictures never jump.
-CAPTION_TEMPLATES = [channel_caption(0, -88.888, -88.888), "<b>Output (RGB)</b><br>clip(out·255)",
-                     "<b>Input</b><br>8888×8888"]
-
-
-class _SideOrBelow(QWidget):
-    """``main`` with ``side`` to its right, or ``side`` under ``main`` (the owner decides which)."""
-
-    def __init__(self, main: QWidget, side: QWidget, parent=None):
-        super().__init__(parent)
-        self._side_by_side = True
-        self._box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
-        self._box.setContentsMargins(6, 4, 6, 4)
-        self._box.setSpacing(14)
-        self._box.addWidget(main, 1)
-        self._box.addWidget(side, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._tail = QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
-        self._box.addItem(self._tail)  # takes spare height when stacked, so nothing floats apart
-
-    def spacing(self) -> int:
-        return self._box.spacing()
-
-    def margins(self):
-        return self._box.contentsMargins()
-
-    def is_side_by_side(self) -> bool:
-        return self._side_by_side
-
-    def set_side_by_side(self, side: bool) -> None:
-        if side == self._side_by_side:
-            return
-        self._side_by_side = side
-        self._box.setDirection(QBoxLayout.Direction.LeftToRight if side else QBoxLayout.Direction.TopToBottom)
-        self._box.setStretch(0, 1 if side else 0)
-        self._box.setStretch(2, 0 if side else 1)
-        self._tail.changeSize(0, 0, QSizePolicy.Policy.Minimum,
-                              QSizePolicy.Policy.Minimum if side else QSizePolicy.Policy.Expanding)
-        self._box.invalidate()
+CAPTION_TEMPLATES = [channel_caption(0, -88.888, -88.888), "<b>Input</b><br>8888×8888",
+                     *(f"<b>Output (RGB)</b><br>{text}" for text in MODE_CAPTIONS.values())]
 
 
 class DemoConvPanel(QWidget):
     """Input, output and the three output channels of one 3→3 conv, its kernel, and controls."""
 
     specChanged = Signal(dict)
+    outputModeChanged = Signal(str)   # the user chose how the output is drawn: "wrap", "clip" or "stretch"
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -120,6 +88,8 @@ class DemoConvPanel(QWidget):
         self.reseed_button.setToolTip("A new random kernel (seed + 1)")
         self.edit_button = QPushButton("Edit kernel…")
         self.edit_button.setToolTip("Type the 81 weights and 3 biases yourself")
+        self.output_choice = OutputModeChoice(small, self)
+        self.output_combo, self.mode_label = self.output_choice.combo, self.output_choice.label
         self.busy_label = QLabel("computing…")
         self.busy_label.setStyleSheet(f"color: {muted}; font-style: italic;")
         self.busy_label.setVisible(False)
@@ -166,35 +136,17 @@ class DemoConvPanel(QWidget):
         left_box.setSpacing(4)
         left_box.addLayout(controls)
         left_box.addWidget(self.intro)
+        left_box.addWidget(self.output_choice.row)
         left_box.addWidget(self.pictures, 1)
         left_box.addWidget(self.note_label)
         left_box.addStretch(0)
 
-        # The kernel as numbers: one line per output channel (in R, G, B blocks, then the bias).
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setPointSizeF(max(self.font().pointSizeF() - 1, 7))
-        self.kernel_title = QLabel(KERNEL_CAPTION)
-        self.kernel_title.setFont(small)
-        self.kernel_view = QWidget()
-        kernel_box = QVBoxLayout(self.kernel_view)
-        kernel_box.setContentsMargins(0, 0, 0, 0)
-        kernel_box.setSpacing(3)
-        kernel_box.addWidget(self.kernel_title)
-        self.kernel_labels: list[QLabel] = []
-        for _ in range(3):
-            label = QLabel()
-            label.setFont(mono)
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            kernel_box.addWidget(label)
-            self.kernel_labels.append(label)
-        kernel_box.addStretch(1)
-        self.kernel_view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        self._show_kernel(np.zeros((3, 3, 3, 3), np.float32), np.zeros(3, np.float32))  # sized before any result
+        # The kernel: pictures drawn as every kernel in the app is, or its numbers.
+        self.kernel_view = DemoKernelView()
+        self.kernel_title, self.kernel_labels = self.kernel_view.title, self.kernel_view.labels
 
         self._controls, self._left_box = controls, left_box
-        self._body = _SideOrBelow(left, self.kernel_view)
+        self._body = SideOrBelow(left, self.kernel_view)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self._body)
         self.scroll.setWidgetResizable(True)
@@ -209,6 +161,8 @@ class DemoConvPanel(QWidget):
         self.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.reseed_button.clicked.connect(self.reseed)
         self.edit_button.clicked.connect(self.open_kernel_editor)
+        self.output_choice.changed.connect(self._on_output_mode)
+        self.kernel_view.numbers_button.toggled.connect(lambda _on: self._arrange())
 
     def sizeHint(self) -> QSize:
         """Wide enough for one row, about as tall as a bottom dock should be."""
@@ -229,7 +183,8 @@ class DemoConvPanel(QWidget):
     def _column_height(self, width: int) -> int:
         """Height of the controls, explanation and note at ``width`` (everything but the pictures)."""
         spacing = self._left_box.spacing()
-        height = self._controls.sizeHint().height() + spacing + self.intro.heightForWidth(width) + spacing
+        height = (self._controls.sizeHint().height() + spacing + self.intro.heightForWidth(width) + spacing
+                  + self.output_choice.height_for_width(width) + spacing)
         if self.note_label.isVisibleTo(self):
             height += spacing + self.note_label.sizeHint().height()
         return height
@@ -267,7 +222,7 @@ class DemoConvPanel(QWidget):
         return not (below_height <= height and below > 1.2 * beside)
 
     def kernel_beside_pictures(self) -> bool:
-        """True when the kernel numbers sit to the right of the pictures (else below them)."""
+        """True when the kernel sits to the right of the pictures (else below them)."""
         return self._body.is_side_by_side()
 
     # --- input from the app (never emits) ----------------------------------------
@@ -285,8 +240,13 @@ class DemoConvPanel(QWidget):
 
     def set_result(self, input_rgb: np.ndarray, output_rgb: np.ndarray, channels: np.ndarray,
                    weight: np.ndarray, bias: np.ndarray, seed: int | None, preset: str,
-                   note: str | None = None) -> None:
-        """Show a computed demo: the pictures, the channel ranges and the kernel numbers."""
+                   note: str | None = None, *, renderings: dict | None = None,
+                   ranges: np.ndarray | None = None) -> None:
+        """Show a computed demo: the pictures, the channel ranges and the kernel.
+
+        ``renderings`` ({"wrap", "clip", "stretch"} → uint8 [H, W, 3], DemoConvResult.renderings)
+        and ``ranges`` (float32 [3, 2] per-channel min, max) come from the engine; without
+        them only "clip" (``output_rgb``) can be shown and the ranges are measured here."""
         channels = np.asarray(channels, np.float32)
         weight = np.asarray(weight, np.float32)
         bias = np.asarray(bias, np.float32)
@@ -294,36 +254,55 @@ class DemoConvPanel(QWidget):
             raise ValueError(f"channels must be (3, H, W), got {channels.shape}")
         if weight.shape != (3, 3, 3, 3) or bias.shape != (3,):
             raise ValueError(f"kernel must be (3, 3, 3, 3) with bias (3,), got {weight.shape}, {bias.shape}")
+        if ranges is None:
+            ranges = np.array([[channels[c].min(), channels[c].max()] for c in range(3)], np.float32)
+        ranges = np.asarray(ranges, np.float32)
+        pictures = {"clip": output_rgb, **(renderings or {})}
+        self.output_choice.set_pictures(pictures, (float(ranges[:, 0].min()), float(ranges[:, 1].max())))
 
         self.input_view.set_source(QPixmap.fromImage(rgb_to_qimage(input_rgb)))
-        self.output_view.set_source(QPixmap.fromImage(rgb_to_qimage(output_rgb)))
         h, w = np.asarray(input_rgb).shape[:2]
         self.captions[0].setText(f"<b>Input</b><br>{w}×{h}")
-        self.captions[1].setText("<b>Output (RGB)</b><br>clip(out·255)")
+        self._show_output()
         for c in range(3):
-            ch = channels[c]
-            lo, hi = float(ch.min()), float(ch.max())
-            self.channel_views[c].set_source(QPixmap.fromImage(rgb_to_qimage(colorize(ch, lo, hi, DEFAULT_COLORMAP))))
+            lo, hi = float(ranges[c, 0]), float(ranges[c, 1])
+            self.channel_views[c].set_source(QPixmap.fromImage(rgb_to_qimage(colorize(channels[c], lo, hi,
+                                                                                        DEFAULT_COLORMAP))))
             self.captions[2 + c].setText(channel_caption(c, lo, hi))
         self.pictures.refresh()
 
         self._weight, self._bias = weight.copy(), bias.copy()
         if preset == "custom":
             self._custom = (weight.copy(), bias.copy())
-        self._show_kernel(weight, bias)
+        self.kernel_view.show_kernel(weight, bias)
         self._sync_controls(preset, seed)
         self.note_label.setText(note or "")
         self.note_label.setVisible(bool(note))
         self._arrange()
 
-    def _show_kernel(self, weight: np.ndarray, bias: np.ndarray) -> None:
-        scale = float(max(np.abs(weight).max(), np.abs(bias).max(), 1e-12))
-        base = self.palette().color(QPalette.ColorRole.Window)
-        muted = muted_colour(self)
-        chars = number_chars(weight, bias)
-        for o, label in enumerate(self.kernel_labels):
-            label.setText(kernel_block_html(weight[o], float(bias[o]), o, scale, base, muted, o == 0, chars))
-            label.setToolTip(kernel_block_tooltip(weight[o], float(bias[o]), o))
+    # --- how the output is drawn ----------------------------------------------------
+    def output_mode(self) -> str:
+        """The rule the output picture is drawn with: "wrap", "clip" or "stretch"."""
+        return self.output_choice.mode()
+
+    def set_output_mode(self, mode: str) -> None:
+        """Draw the output by ``mode`` (e.g. restored from settings); no outputModeChanged."""
+        self.output_choice.set_mode(mode)
+        self._show_output()
+
+    def shown_output(self) -> np.ndarray | None:
+        """The uint8 [H, W, 3] picture the output view shows (None before any result)."""
+        return self.output_choice.picture()
+
+    def _on_output_mode(self, mode: str) -> None:
+        self._show_output()
+        self.outputModeChanged.emit(mode)
+
+    def _show_output(self) -> None:
+        picture = self.output_choice.picture()
+        if picture is not None:
+            self.output_view.set_source(QPixmap.fromImage(rgb_to_qimage(picture)))
+            self.captions[1].setText(f"<b>Output (RGB)</b><br>{self.output_choice.caption()}")
 
     def _sync_controls(self, preset: str, seed: int | None) -> None:
         for w in (self.preset_combo, self.seed_spin):
