@@ -115,9 +115,11 @@ def test_selected_tiles_are_marked_apart_from_the_current_one(grid, qtbot):
     grid.set_layer("relu5_3", acts, *stats(acts), select=6)
     grid.set_selected_channels([6, 12])
 
+    d = grid.canvas().devicePixelRatioF()
+
     def ring(img, ch, offset):
         r = grid.tile_rect(ch)
-        return img[int(r.center().y()), int(r.left() - offset)].astype(int)
+        return img[int(r.center().y() * d), int((r.left() - offset) * d)].astype(int)
 
     img = qimage_to_rgb(grid.canvas().grab().toImage())
     light = np.array(SELECTED.getRgb()[:3])
@@ -129,3 +131,10 @@ def test_selected_tiles_are_marked_apart_from_the_current_one(grid, qtbot):
     assert np.abs(ring(img, 3, 4) - light).max() > 100            # neither
     export = qimage_to_rgb(grid.grid_image())
     assert np.abs(ring(export, 12, 4) - light).max() > 100
+
+
+def test_shift_click_first_takes_the_range_from_the_current_channel(grid, qtbot, events):
+    acts = relu_layer()
+    grid.set_layer("relu5_3", acts, *stats(acts), select=4)     # no click yet: the current channel anchors
+    click(grid, qtbot, 8, SHIFT)
+    assert grid.selected_channels() == [4, 5, 6, 7, 8] and events == [("selection", [4, 5, 6, 7, 8])]

@@ -68,13 +68,14 @@ def test_signs_are_red_and_blue(view, qtbot):
     order = np.argsort(-v, kind="stable")
     view.set_hypercolumn(v, order, "signed")
     shot = qimage_to_rgb(view.plot_widget().viewport().grab().toImage()).astype(int)
+    d = view.devicePixelRatioF()
     p = view.row_point(0)
-    r, g, b = shot[p.y(), p.x()]
+    r, g, b = shot[int(p.y() * d), int(p.x() * d)]
     assert r > b + 60, "a positive bar is not red"
     view.scroll_to(511)
     shot = qimage_to_rgb(view.plot_widget().viewport().grab().toImage()).astype(int)
     p = view.row_point(511)
-    r, g, b = shot[p.y(), p.x()]
+    r, g, b = shot[int(p.y() * d), int(p.x() * d)]
     assert b > r + 60, "a negative bar is not blue"
     (x0, x1), _ = view.plot_widget().getViewBox().viewRange()
     assert x0 < v.min() and x1 > v.max()                      # every bar of either sign fits

@@ -88,14 +88,16 @@ def test_the_box_is_drawn_on_the_photo(view, photo, rect, qtbot):
     assert view.heat_item().isVisible()                          # a box alone: the channel stays under it
     assert view.title() == "receptive field of conv5_3 #4 at (y 7, x 3)"
     shot = qimage_to_rgb(view._gl.viewport().grab().toImage()).astype(int)
+    d = round(view.devicePixelRatioF())
     for x, y in [(box[0], 120), (box[2], 100), (200, box[1]), (200, box[3])]:   # a point on each edge
         p = widget_point(view, x, y)
-        patch = shot[p.y() - 1:p.y() + 2, p.x() - 1:p.x() + 2]
+        patch = shot[d * p.y() - d:d * p.y() + 2 * d, d * p.x() - d:d * p.x() + 2 * d]
         assert patch.min(axis=2).max() > 235, f"no light line at {x, y}"      # white on the photo
     view.clear_probe()
     shot = qimage_to_rgb(view._gl.viewport().grab().toImage()).astype(int)
     p = widget_point(view, box[0], 120)
-    assert shot[p.y() - 1:p.y() + 2, p.x() - 1:p.x() + 2].min(axis=2).max() < 235   # gone with the probe
+    patch = shot[d * p.y() - d:d * p.y() + 2 * d, d * p.x() - d:d * p.x() + 2 * d]
+    assert patch.min(axis=2).max() < 235                                        # gone with the probe
 
 
 def test_the_effective_field_replaces_the_channel_heat(view, photo, rect, qtbot):
