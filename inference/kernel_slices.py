@@ -17,7 +17,8 @@ def top_input_slices(weight: np.ndarray, out_channel: int, k: int = TOP_SLICES
 
     ``weight`` is a conv weight [Cout, Cin, kh, kw]. Returns (indices [k] int64, slices
     [k, kh, kw] float32, norms [k] float32), in descending norm (ties: lower index first);
-    fewer than ``k`` when the filter has fewer inputs.
+    fewer than ``k`` when the filter has fewer inputs. For a grouped conv the indices count
+    within the filter's group (its weight has Cin / groups inputs).
     """
     weight = np.asarray(weight)
     if weight.ndim != 4:

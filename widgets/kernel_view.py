@@ -147,7 +147,8 @@ class PatchGrid(QWidget):
 
     # --- geometry ----------------------------------------------------------------
     def _block(self) -> int:
-        return self._cells[0].shape[-1] if self._cells else 3
+        """Weights along a cell's longer side: the cell is a whole multiple of it, so blocks stay square."""
+        return max(self._cells[0].shape[-2:]) if self._cells else 3
 
     def _label_height(self) -> int:
         return (self.fontMetrics().height() - 1) if self._labels else 0
