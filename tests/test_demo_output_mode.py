@@ -8,6 +8,14 @@ from widgets.colormaps import colorize
 from widgets.demo_conv_panel import DemoConvPanel
 from widgets.qimage import qimage_to_rgb
 
+def painted(widget, rect):
+    """The widget's painted pixels in ``rect``, one per logical pixel (whatever the screen's density)."""
+    image = widget.grab().toImage()
+    d = round(image.devicePixelRatio())
+    shot = qimage_to_rgb(image)
+    return shot[rect.top() * d:(rect.bottom() + 1) * d:d, rect.left() * d:(rect.right() + 1) * d:d]
+
+
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
 
@@ -137,9 +145,7 @@ def test_demo_kernel_is_drawn_with_the_kernel_renderer(panel, demo_data, qtbot):
     bias = qimage_to_rgb(pictures.image(2, 4))
     assert np.array_equal(bias, qimage_to_rgb(kernel_slice_image(np.array([[b[2]]]), limit, scale)))  # one block
     assert int(bias[0, 0, 2]) > int(bias[0, 0, 0]) + 10     # bias[2] = −0.25: (light) blue
-    shot = qimage_to_rgb(pictures.grab().toImage())
-    r = pictures.cell_rect(1, 2)
-    assert np.array_equal(shot[r.top() + 1:r.bottom(), r.left() + 1:r.right()],
+    assert np.array_equal(painted(pictures, pictures.cell_rect(1, 2))[1:-1, 1:-1],
                           qimage_to_rgb(pictures.image(1, 2))[1:-1, 1:-1])   # painted 1:1
     QToolTip.hideText()
     pos = pictures.cell_rect(2, 1).center()

@@ -11,6 +11,14 @@ from widgets.kernel_panel import KernelPanel
 from widgets.kernel_view import kernel_rgb_image, kernel_slice_image
 from widgets.qimage import qimage_to_rgb
 
+def painted(widget, rect):
+    """The widget's painted pixels in ``rect``, one per logical pixel (whatever the screen's density)."""
+    image = widget.grab().toImage()
+    d = round(image.devicePixelRatio())
+    shot = qimage_to_rgb(image)
+    return shot[rect.top() * d:(rect.bottom() + 1) * d:d, rect.left() * d:(rect.right() + 1) * d:d]
+
+
 RNG = np.random.default_rng(21)
 BANK = RNG.normal(scale=0.3, size=(64, 3, 3, 3)).astype(np.float32)
 
@@ -75,11 +83,10 @@ def test_deeper_layer_shows_the_16_largest_slices_labelled_by_input(panel):
     assert "16 of 128" in panel.subtitle.text()
     # every cell is painted with the renderer's image, 1:1, on one shared scale (max |w| of the 16)
     limit = float(np.abs(weight[5, want]).max())
-    shot = qimage_to_rgb(panel.slices.grab().toImage())
     for cell in (0, 9):
         rect = panel.slices.cell_rect(cell)
         assert rect.width() % 3 == 0                        # whole blocks: crisp cells
-        drawn = shot[rect.top() + 1:rect.bottom(), rect.left() + 1:rect.right()]
+        drawn = painted(panel.slices, rect)[1:-1, 1:-1]
         expected = qimage_to_rgb(kernel_slice_image(weight[5, want[cell]], limit, rect.width() // 3))
         np.testing.assert_array_equal(drawn, expected[1:-1, 1:-1])   # inside the 1-px frame
 
