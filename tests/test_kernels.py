@@ -4,7 +4,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from inference.kernel_slices import symmetric_limit, top_input_slices
