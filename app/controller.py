@@ -11,13 +11,14 @@ import logging
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from .downloader import DownloadWorker
-from .requests import AnalyzeRequest, CamRequest, DemoRequest, Generation
+from .requests import AblateRequest, AnalyzeRequest, CamRequest, DemoRequest, Generation, ProbeRequest
 from .session import Session
 from .worker import InferenceWorker
 
 log = logging.getLogger("convscope.controller")
 
 CAM_PURPOSES = ("top", "explain", "grid")
+PROBES = ("probe", "ablation")  # the other re-entries of the kept run, each newest-wins
 _STUCK = []  # threads that would not stop at exit: kept alive so Qt never destroys a running QThread
 
 
@@ -27,6 +28,8 @@ class Controller(QObject):
     _analyze = Signal(object)
     _runDemo = Signal(object)
     _computeCam = Signal(object)
+    _probe = Signal(object)
+    _ablate = Signal(object)
     _download = Signal(object)
 
     # Model and download state, for the window's status bar.
@@ -42,7 +45,7 @@ class Controller(QObject):
         self.session = Session(self)
         self.analyses = Generation()
         self.demos = Generation()
-        self.cams = {purpose: Generation() for purpose in CAM_PURPOSES}
+        self.cams = {purpose: Generation() for purpose in CAM_PURPOSES + PROBES}
         self.downloading = None            # the WeightsRequest being downloaded
         self._load_after = 0
         self._newest_load = None           # the weights the user asked for last
@@ -59,6 +62,8 @@ class Controller(QObject):
         self._analyze.connect(self.worker.analyze)
         self._runDemo.connect(self.worker.run_demo)
         self._computeCam.connect(self.worker.compute_cam)
+        self._probe.connect(self.worker.probe)
+        self._ablate.connect(self.worker.ablate)
         self._download.connect(self.downloader.download)
         s, w = self.session, self.worker
         w.modelLoading.connect(self.modelLoading)
@@ -74,6 +79,12 @@ class Controller(QObject):
         w.demoFailed.connect(self._on_demo_failed)
         w.camReady.connect(self._on_cam)
         w.camFailed.connect(self._on_cam_failed)
+        w.probeReady.connect(lambda req, probe: s.set_probe(req.id, req.analysis_id, probe))
+        w.probeFailed.connect(lambda req, msg: s.fail_probe(req.id, req.analysis_id, msg))
+        w.ablationReady.connect(lambda req, result: s.set_ablation(req.id, req.analysis_id, result))
+        w.ablationStats.connect(lambda req, names: s.ablation_stats(req.id, req.analysis_id, names))
+        w.ablationFailed.connect(lambda req, msg: s.fail_ablation(req.id, req.analysis_id, msg))
+        w.fieldsReady.connect(s.set_fields)
         w.failed.connect(s.fail)
         w.finished.connect(s.finish)
         d = self.downloader
@@ -122,6 +133,24 @@ class Controller(QObject):
         cid = self.cams[purpose].next()
         self.session.request_cam(purpose, cid)
         return cid
+
+    def probe(self, layer: str, channel: int, y: int, x: int) -> int:
+        """The effective receptive field and hypercolumn of one unit of the image on screen."""
+        pid = self._next_cam("probe")
+        self._probe.emit(ProbeRequest(pid, self.session.results_id, layer, int(channel), int(y), int(x)))
+        return pid
+
+    def ablate(self, layer: str, channels, mode: str = "zero", keep: bool = False, focus: str | None = None) -> int:
+        """Re-run the image on screen from ``layer`` on with ``channels`` ablated (the original stays kept)."""
+        aid = self._next_cam("ablation")
+        self._ablate.emit(AblateRequest(aid, self.session.results_id, layer, tuple(int(c) for c in channels),
+                                        mode, bool(keep), focus))
+        return aid
+
+    def reset_ablation(self) -> None:
+        """Back to the original run: nothing to compute, it was never changed."""
+        self._next_cam("ablation")  # an ablation still on its way is dropped
+        self.session.clear_ablation()
 
     def rerun_demo(self, demo: dict, max_side: int = 1024) -> int:
         """Re-run the demo conv on the image whose results are shown (the worker has its photo)."""

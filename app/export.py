@@ -22,7 +22,8 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
         photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
         channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,
-        cam=cam, cam_layer=session.layer(cam.layer) if cam is not None else None)
+        cam=cam, cam_layer=session.original_layer(cam.layer) if cam is not None else None,
+        ablation=session.ablation)
     return write_figure(data, path)
 
 

@@ -4,6 +4,7 @@ Plain attribute access on engine results (no torch calls), so the GUI can use it
 on the UI thread with data the worker already sent.
 """
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,15 @@ CAM_CHANNELS = 5                       # row 4 lists the channels of largest |co
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
                 channel: int | None = None, top: int = 8, colormap: str = "auto", alpha: float = 0.8, blend: str = "value",
                 overlay_colormap: str | None = None, model_info: dict | None = None,
-                cam=None, cam_layer=None) -> FigureData:
+                cam=None, cam_layer=None, ablation=None) -> FigureData:
     """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions;
     ``model_info``: the worker's model dict ("source", "weights_text", "class_names"), which words
     the weights and the classes. Without it the figure claims nothing about ImageNet.
     ``cam``: the top-1 class's ``inference.cam.Cam`` (None: row 4 says n/a); ``cam_layer``: the
-    LayerOutput it was taken at, for its channels' thumbnails. ``colormap`` "auto" follows
+    LayerOutput it was taken at, for its channels' thumbnails. ``ablation``: an
+    ``inference.ablation.AblationResult`` in force: the title states it, the predictions are the
+    ablated run's (``layer`` should then be the ablated run's too), and the CAM row says it is the
+    original run's. ``colormap`` "auto" follows
     ``widgets.figure_scale``'s rule (signed maps diverging, maps ≥ 0 viridis from 0)."""
     data = layer.data
     if data.ndim != 3:
@@ -37,6 +41,12 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
     shown = f"{layer.spec.alias} ({layer.name})" if layer.spec.alias else layer.name
     spec = demo.spec
     detail = f"seed {spec.seed}" if spec.preset == "random" else spec.preset
+    panel = cam_panel(cam, cam_layer)
+    if ablation is not None:
+        title = f"{title} · ablated: {ablation.caption}"
+        predictions = ablation.after
+        if panel is not None:
+            panel = replace(panel, label=f"{panel.label} (original run)")
     return FigureData(
         title=title, photo=np.ascontiguousarray(photo), demo_output=demo.rgb, demo_channels=demo.raw,
         demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}", layer_name=shown,
@@ -46,7 +56,7 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         colormap=colormap, alpha=alpha, blend=blend, overlay_colormap=overlay_colormap,
         weights_text=str((model_info or {}).get("weights_text") or ""),
         classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info),
-        cam=cam_panel(cam, cam_layer))
+        cam=panel)
 
 
 def cam_panel(cam, layer=None, k: int = CAM_CHANNELS) -> CamPanel | None:

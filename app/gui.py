@@ -19,6 +19,10 @@ def build_parser() -> OneLineParser:
     p.add_argument("--channel", type=int, metavar="N", help="with --screenshot: the channel to select")
     p.add_argument("--explain", nargs="?", const="", metavar="CLASS",
                    help="with --screenshot: show the explain view, for CLASS (index, name, cat, dog; default top-1)")
+    p.add_argument("--probe", metavar="Y,X", default=None,
+                   help="with --screenshot: probe the selected channel at map position Y,X (its receptive field)")
+    p.add_argument("--ablate", metavar="CH[,CH…]", default=None,
+                   help="with --screenshot: ablate these channels of the selected layer (set to 0)")
     p.add_argument("--size", metavar="WxH", default=None, help="with --screenshot: window size, e.g. 1480x940")
     p.add_argument("--install-desktop", action="store_true", help="install a launcher entry and icon (Linux) and exit")
     add_weight_options(p)
@@ -135,7 +139,7 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
     from PySide6.QtCore import QTimer
 
     def on_error(message: str) -> None:
-        if window.session.image is None or args.explain is not None:  # nothing to show: fail the command
+        if window.session.image is None or args.explain is not None or args.probe or args.ablate:  # fail the command
             exit_code[0] = fail(message)
             window.close()
 
@@ -156,21 +160,33 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
                 window.show_channel(args.channel)
             if args.explain is not None:
                 window.explain_class(args.explain or None)
+                ready.append(lambda: "CAM" in window.overlay.title())
+            if args.ablate:
+                window.grid.set_selected_channels([int(c) for c in args.ablate.split(",")])
+                window.ablate_selection("zero")
+                ready.append(lambda: window.session.ablation is not None and window.session.all_stats)
+            if args.probe:
+                y, x = (int(v) for v in args.probe.split(","))
+                window.probe_bar.set_probing(True)
+                channel = window.grid.selected_channel()
+                window.probe_unit(window.selected_layer, 0 if channel is None else channel, y, x)
+                ready.append(lambda: window.session.probe is not None)
         except (ValueError, IndexError) as err:
             exit_code[0] = fail(str(err))
             window.close()
             return
-        QTimer.singleShot(300, save_when_explained if args.explain is not None else save)
+        QTimer.singleShot(300, save_when_ready)
 
     waited = [0]
+    ready: list = []  # what the worker still has to answer (a CAM, an ablation, a probe)
 
-    def save_when_explained() -> None:
-        # The CAM comes from the worker; a bad class has already closed the window through on_error.
-        if "CAM" in window.overlay.title() or waited[0] >= 100:
+    def save_when_ready() -> None:
+        # A bad class, channel or position has already closed the window through on_error.
+        if all(done() for done in ready) or waited[0] >= 100:
             save()
         else:
             waited[0] += 1
-            QTimer.singleShot(100, save_when_explained)
+            QTimer.singleShot(100, save_when_ready)
 
     def save() -> None:
         from .export import save_qimage

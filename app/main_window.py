@@ -11,8 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from inference.weights_request import WeightsRequest
@@ -29,10 +28,13 @@ from .controller import Controller
 from .first_paint import OnFirstPaint
 from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
+from .window_ablate import AblationActions
 from .window_explain import ExplainActions
+from .window_layout import LayoutActions
 from .window_menus import MenuActions
 from .window_exports import ExportActions
 from .window_open import OpenActions
+from .window_probe import ProbeActions
 from .window_weights import WeightsActions
 
 log = logging.getLogger("convscope.window")
@@ -40,10 +42,10 @@ log = logging.getLogger("convscope.window")
 DEMO_PRESETS = ["random", "identity", "sobel_x", "sobel_y", "laplacian", "gaussian_blur", "sharpen", "emboss", "custom"]
 DEFAULT_LAYER = "features.0"
 MODEL_ASK_FALLBACK_MS = 400
-LAYOUT_VERSION = 3  # bump when the docks change, so an old saved layout is not restored
 
 
-class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, MenuActions, QMainWindow):
+class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, ProbeActions, AblationActions, MenuActions,
+                 LayoutActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)
@@ -106,7 +108,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         self.notice = NoticeArea()  # fixed height: a message appearing never moves the grid
         self.message = self.notice.message
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.grid)
+        self.splitter.addWidget(self._build_grid_column())
         self.splitter.addWidget(self._build_explain())
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -139,6 +141,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         self.pred_dock = self._dock("Prediction", "predictionDock", self._predictions_column(),
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.demo_dock = self._dock("One convolution by hand", "demoDock", self.demo_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._build_probe_docks()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -174,33 +177,12 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         self.grid.normalizationChanged.connect(lambda _n: self._reshow_channel())
         self.grid.sortChanged.connect(lambda n: self.settings.setValue("sort", n))
         self._connect_explain()
+        self._connect_probe()
+        self._connect_ablation()
         self.overlay.colormapChanged.connect(lambda n: self.settings.setValue("overlayColormap", n))
         self.overlay.blendChanged.connect(lambda n: self.settings.setValue("overlayBlend", n))
         self.demo_panel.specChanged.connect(self._on_demo_spec)
-
-    def _restore(self) -> None:
-        s = self.settings
-        geometry = s.value("geometry") if self._restore_layout else None
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            screen = QGuiApplication.primaryScreen()
-            avail = screen.availableGeometry() if screen else None
-            w, h = (1480, 940) if avail is None else (min(1480, int(avail.width() * 0.92)), min(940, int(avail.height() * 0.9)))
-            self.resize(w, h)
-            self._size_docks_on_show = True
-        state = s.value("windowState") if self._restore_layout else None
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, LAYOUT_VERSION)
-        for key, setter in (("colormap", self.grid.set_colormap), ("normalization", self.grid.set_normalization),
-                            ("sort", self.grid.set_sort), ("overlayColormap", self.overlay.set_colormap),
-                            ("overlayBlend", self.overlay.set_blend)):
-            value = s.value(key)
-            if value:
-                try:
-                    setter(str(value))
-                except (ValueError, KeyError):
-                    pass
+        self.demo_panel.outputModeChanged.connect(lambda m: self.settings.setValue("demoOutput", m))
 
     def _offline_now(self) -> bool:
         return not self.base_request.download_allowed
@@ -251,7 +233,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         spec = demo.spec
         self.demo_panel.set_busy(False)
         self.demo_panel.set_result(demo.input_rgb, demo.rgb, demo.raw, demo.weight, demo.bias,
-                                   spec.seed if spec.preset == "random" else None, spec.preset, demo.note)
+                                   spec.seed if spec.preset == "random" else None, spec.preset, demo.note,
+                                   renderings=demo.renderings, ranges=demo.ranges)
 
     @Slot(str)
     def _on_demo_failed(self, message: str) -> None:
@@ -301,6 +284,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
     @Slot(str)
     def show_layer(self, name: str) -> None:
         """Show layer ``name`` in the grid (pending until computed) and its best channel in the overlay."""
+        if self._probed is not None and self._probed[0] != name:
+            self.clear_probe()
         self.selected_layer = name
         self.settings.setValue("layer", name)
         if self.tree.selected_layer() != name and name in self.tree.layer_names():
@@ -312,12 +297,16 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
             self.grid.show_pending(name)  # its statistics are computed on the worker and arrive shortly
             return
         if layer.data.ndim == 3:
-            best = layer.best_channel
+            kept = self.grid.selected_channel() if self.grid.layer_name() == self._title(layer) else None
+            best = layer.best_channel if kept is None else kept
             self.grid.set_layer(self._title(layer), layer.data, layer.means, layer.maxs, layer.fracs, select=best)
+            self.grid.set_caption_note(self.ablation_note(name))
             self.show_channel(best)
         else:
             names = self.session.results_model["class_names"]
             self.grid.set_vector(self._title(layer), layer.data, names if layer.data.shape[0] == len(names) else None)
+            self.grid.set_caption_note(self.ablation_note(name))
+            self._show_kernel(-1)
             if not self.explaining():
                 self.overlay.clear_channel()
 
@@ -332,12 +321,16 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
             return
         if self.grid.selected_channel() != index:
             self.grid.select_channel(index)
+        if self._probed is not None and self._probed[1] != index:
+            self.clear_probe()  # the probe was another channel's
+        self._show_kernel(index)
         if self.explaining():
             return  # the overlay explains a class; the grid still follows the click
         fmap = layer.data[index]
         lo, hi, note = self.grid.channel_range(index)  # the overlay follows the grid's scale mode
+        ablated = " · ablated run" if self.session.ablated(layer.name) else ""
         self.overlay.set_channel(fmap, self.session.image["rect"],
-                                 f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}",
+                                 f"{self._title(layer)} · channel {index} · mean {layer.means[index]:.3g}{ablated}",
                                  levels=(lo, hi), scale_note=note)
 
     def current_layer(self):
@@ -361,25 +354,3 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Men
         QMessageBox.about(self, "About ConvScope",
                           "<b>ConvScope</b><br>See what every layer of VGG16 extracts, channel by channel.<br><br>"
                           "Sample photo: “Chelsea the cat”, CC0, Stefan van der Walt.")
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if getattr(self, "_size_docks_on_show", False):  # first run: give the docks sensible sizes
-            self._size_docks_on_show = False
-            self._size_docks()
-
-    def _size_docks(self) -> None:
-        # All four tree columns when the window is wide enough; the rest goes to the grid and overlay.
-        wide = self.width() >= 1550
-        self.resizeDocks([self.tree_dock, self.pred_dock], [530 if wide else 300, 300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.demo_dock], [260], Qt.Orientation.Vertical)
-
-    def closeEvent(self, event) -> None:
-        if self._restore_layout:
-            self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
-        self.settings.sync()
-        if not self._restore_layout:
-            Path(self.settings.fileName()).unlink(missing_ok=True)  # the scratch settings of --screenshot
-        self.controller.shutdown()
-        super().closeEvent(event)

@@ -48,6 +48,34 @@ class CamRequest:
     purpose: str = "explain"   # "top" (after each analysis, for the figure), "explain", "grid"
 
 
+@dataclass(frozen=True)
+class ProbeRequest:
+    """The receptive-field probe of one unit of analysis ``analysis_id``'s kept run (``inference.probe``):
+    its effective field (an input gradient) and its hypercolumn. The theoretical box needs no request:
+    the window draws it from the model's field table at once."""
+
+    id: int
+    analysis_id: int
+    layer: str
+    channel: int
+    y: int
+    x: int
+
+
+@dataclass(frozen=True)
+class AblateRequest:
+    """Re-run analysis ``analysis_id``'s kept run from ``layer`` on with ``channels`` ablated
+    (``inference.ablation``); ``focus`` is the layer on screen, whose statistics travel with the answer."""
+
+    id: int
+    analysis_id: int
+    layer: str
+    channels: tuple[int, ...]
+    mode: str = "zero"         # "zero" or "mean"
+    keep: bool = False         # True: keep only ``channels``, ablate every other one
+    focus: str | None = None
+
+
 class Generation:
     """The id of the newest request of one kind; read by the worker, written by the UI (thread-safe)."""
 

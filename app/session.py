@@ -41,6 +41,11 @@ class Session(QObject):
     failed = Signal(str)
     camChanged = Signal(str, object)       # purpose ("top", "explain", "grid"), inference.cam.Cam
     camFailed = Signal(str, str)           # purpose, one line
+    probeChanged = Signal(object)          # inference.probe.Probe of a unit of the held image
+    probeFailed = Signal(str)
+    ablationChanged = Signal(object)       # inference.ablation.AblationResult, or None: back to the original
+    ablationFailed = Signal(str)
+    fieldsChanged = Signal()               # the held model's receptive-field table arrived
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,6 +69,11 @@ class Session(QObject):
         self.top_cam = None
         self.cams: dict[str, object] = {}
         self._cam_ids: dict[str, int] = {}
+        # Probes of the held analysis: the newest unit probed, and the ablation in force (its re-run's
+        # layers replace the original's in ``layer()`` until it is reset).
+        self.probe = None
+        self.ablation = None
+        self._fields: dict[int, dict] = {}  # model generation → {layer: field dict or {"note": …}}
 
     # ----------------------------------------------------------------- requests
     def request(self, rid: int, paths) -> None:
@@ -80,6 +90,9 @@ class Session(QObject):
 
     def set_model(self, info: dict) -> None:
         self.model_info = info
+        for old in self._models.values():
+            if old is not self.results_model:
+                old.pop("kernels", None)  # views of an old model's weights: let its storage go
         self._models[info.get("generation", 0)] = info
         self.modelChanged.emit(info)
 
@@ -94,6 +107,7 @@ class Session(QObject):
         self.results_model = self._models.get(image.get("generation", 0), self.model_info)
         self.image, self.layers, self.predictions, self.demo, self.seconds = image, {}, None, None, None
         self.top_cam, self.cams = None, {}
+        self.probe = self.ablation = None
         self._detailed = False
         self._drop_unshown_pastes()
         self.imageChanged.emit(image)
@@ -144,6 +158,46 @@ class Session(QObject):
         if message and analysis_id == self.results_id and cam_id == self._cam_ids.get(purpose):
             self.camFailed.emit(purpose, message)
 
+    def _current(self, kind: str, request_id: int, analysis_id: int) -> bool:
+        return analysis_id == self.results_id and self.image is not None and request_id == self._cam_ids.get(kind)
+
+    def set_probe(self, probe_id: int, analysis_id: int, probe) -> None:
+        if self._current("probe", probe_id, analysis_id):
+            self.probe = probe
+            self.probeChanged.emit(probe)
+
+    def fail_probe(self, probe_id: int, analysis_id: int, message: str) -> None:
+        if message and self._current("probe", probe_id, analysis_id):
+            self.probeFailed.emit(message)
+
+    def set_ablation(self, ablation_id: int, analysis_id: int, result) -> None:
+        if self._current("ablation", ablation_id, analysis_id):
+            self.ablation = result
+            self.ablationChanged.emit(result)
+
+    def ablation_stats(self, ablation_id: int, analysis_id: int, names) -> None:
+        if self._current("ablation", ablation_id, analysis_id) and self.ablation is not None:
+            for name in names:
+                self.layerChanged.emit(name)
+
+    def fail_ablation(self, ablation_id: int, analysis_id: int, message: str) -> None:
+        if message and self._current("ablation", ablation_id, analysis_id):
+            self.ablationFailed.emit(message)
+
+    def clear_ablation(self) -> None:
+        if self.ablation is not None:
+            self.ablation = None
+            self.ablationChanged.emit(None)
+
+    def set_fields(self, generation: int, table: dict) -> None:
+        self._fields[generation] = table
+        self.fieldsChanged.emit()
+
+    @property
+    def fields(self) -> dict:
+        """The receptive-field table of the model the held results came from ({} until it arrives)."""
+        return self._fields.get((self.results_model or {}).get("generation", 0), {})
+
     def finish(self, rid: int, seconds: float) -> None:
         if self._holds(rid):
             self.busy = False
@@ -185,7 +239,19 @@ class Session(QObject):
         return self.complete and self._detailed
 
     def layer(self, name: str):
+        """The layer as shown: the ablated run's output when an ablation changed it."""
+        if self.ablation is not None and name in self.ablation.rerun.changed:
+            return self.ablation.rerun.changed[name]
         return self.layers.get(name)
+
+    def original_layer(self, name: str):
+        return self.layers.get(name)
+
+    def ablated(self, name: str) -> bool:
+        """``name`` comes after (or is) the ablated layer: what is shown of it is the ablated run's."""
+        if self.ablation is None or name not in self.layers:
+            return False
+        return self.layers[name].index >= self.layers[self.ablation.ablation.layer].index
 
     # ----------------------------------------------------------------- pasted pictures
     def _drop_unshown_pastes(self) -> None:
@@ -199,7 +265,7 @@ class Session(QObject):
         for path in list(self._pastes):
             self._delete(path)
         self.layers = {}
-        self.image = self.predictions = self.demo = self.top_cam = None
+        self.image = self.predictions = self.demo = self.top_cam = self.probe = self.ablation = None
         self.cams = {}
         self.request_id, self.results_id = -1, -2  # whatever the worker still sends is dropped
 

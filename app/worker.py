@@ -30,11 +30,12 @@ import traceback
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from .requests import AnalyzeRequest, CamRequest, DemoRequest, Generation
+from .worker_probes import ProbeSlots
 
 log = logging.getLogger("convscope.worker")
 
 
-class InferenceWorker(QObject):
+class InferenceWorker(ProbeSlots, QObject):
     modelLoading = Signal(str)                 # what is being loaded
     modelReady = Signal(object)                # dict: arch, weights_text, source, pretrained, device, layers, class_names, notice, generation
     modelFailed = Signal(str)                  # one line; the previous model stays
@@ -48,15 +49,24 @@ class InferenceWorker(QObject):
     demoFailed = Signal(int, int, str)         # demo-request id, analysis id, one line ("" when the image is gone)
     camReady = Signal(object, object)          # CamRequest, inference.cam.Cam
     camFailed = Signal(object, str)            # CamRequest, one line ("" when stale)
+    probeReady = Signal(object, object)        # ProbeRequest, inference.probe.Probe
+    probeFailed = Signal(object, str)          # ProbeRequest, one line ("" when stale)
+    ablationReady = Signal(object, object)     # AblateRequest, inference.ablation.AblationResult
+    ablationStats = Signal(object, object)     # AblateRequest, [changed layers whose statistics are now in]
+    ablationFailed = Signal(object, str)       # AblateRequest, one line ("" when stale)
+    fieldsReady = Signal(int, object)          # model generation, {layer: receptive field or note} (plain dict)
     failed = Signal(int, str)                  # id, one line
     finished = Signal(int, float)              # id, seconds
     _detail = Signal(int, object)              # to itself: the statistics pass after an analysis
 
-    def __init__(self, analyses: Generation, demos: Generation, cams: dict[str, Generation] | None = None):
+    def __init__(self, analyses: Generation, demos: Generation, reentries: dict[str, Generation] | None = None):
         super().__init__()  # no parent: it is moved to its thread
         self._analyses = analyses
         self._demos = demos
-        self._cams = cams if cams is not None else {}  # purpose → newest-wins counter
+        # Re-entries of the kept run, each kind with its own newest-wins counter: the CAM purposes
+        # ("top", "explain", "grid"), "probe" and "ablation".
+        self._cams = reentries if reentries is not None else {}
+        self._fields_sent = 0      # the model generation whose receptive-field table was sent
         self._bundle = None
         self._generations = itertools.count(1)
         self._generation = 0
@@ -146,7 +156,7 @@ class InferenceWorker(QObject):
             "arch": bundle.arch, "weights_text": bundle.weights_text(), "source": bundle.source,
             "path": bundle.path, "pretrained": bundle.pretrained, "device": str(bundle.device),
             "class_names": list(bundle.class_names), "notice": bundle.notice, "imagenet_head": bundle.imagenet_head,
-            "generation": generation,
+            "generation": generation, "kernels": _kernels(bundle),
             "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group}
                        for s in layer_specs(bundle)],
         }
@@ -177,6 +187,7 @@ class InferenceWorker(QObject):
                 self.imageReady.emit(rid, {
                     "path": img.path, "rgb": img.rgb, "width": img.width, "height": img.height,
                     "reduced": img.reduced, "rect": prep.rect, "view_rgb": prep.view_rgb,
+                    "input_size": tuple(prep.tensor.shape[1:]),
                     "generation": self._generation})
 
             def on_layer(layer):
@@ -210,6 +221,7 @@ class InferenceWorker(QObject):
         run = self.run
         if run is None or self.run_id != rid:
             return
+        self._send_fields()  # once per model: the window draws a probed unit's box from it
         done = []
         for name, layer in list(run.layers.items()):
             if self._analyses.is_stale(rid):
@@ -290,6 +302,13 @@ class InferenceWorker(QObject):
         except Exception as err:
             log.error("demo conv failed:\n%s", traceback.format_exc())
             self.demoFailed.emit(request.id, request.analysis_id, f"demo conv failed: {err}")
+
+
+def _kernels(bundle) -> dict:
+    """Every conv layer's (weight, bias) as read-only numpy views of the parameters (no copy)."""
+    from inference.kernels import conv_weights
+
+    return conv_weights(bundle.model)
 
 
 def _thread_name(tid: int) -> str:

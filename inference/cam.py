@@ -55,6 +55,13 @@ class Cam:
         heat = np.zeros_like(self.raw) if hi - lo <= 0 else ((self.raw - lo) / (hi - lo)).astype(np.float32)
         heat.setflags(write=False)
         object.__setattr__(self, "_heat", heat)
+        order = np.argsort(-self.contributions, kind="stable")  # most positive first: what pushed it up
+        order.setflags(write=False)
+        object.__setattr__(self, "_order", order)
+
+    def pushing_up(self, k: int) -> list[int]:
+        """The ``k`` channels whose contribution is largest and positive (what raised the score most)."""
+        return [int(c) for c in self._order[:k] if self.contributions[c] > 0]
 
     def normalised(self) -> np.ndarray:
         """The map min–max normalised to [0, 1] (all zeros when it is flat), for display (read-only)."""
