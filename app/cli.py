@@ -1,4 +1,4 @@
-"""``convscope inspect | dump | export | cam``: the engine from a terminal, scriptable and headless.
+"""``convscope inspect | dump | export | cam | rf``: the engine from a terminal, scriptable and headless.
 
 Every user error ends the same way: exit code 2 and exactly one line on stderr,
 ``convscope: error: …``. Nothing is half-written: outputs go through a temp file.
@@ -12,9 +12,10 @@ import numpy as np
 
 from .cli_ablate import ablate_run, ablate_wish, ablation_of, add_ablation_options
 from .cli_cam import add_cam_parser, cmd_cam
+from .cli_rf import add_rf_parser, cmd_rf
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
-COMMANDS = ("inspect", "dump", "export", "cam")
+COMMANDS = ("inspect", "dump", "export", "cam", "rf")
 
 
 class _Unparsable(Exception):
@@ -98,6 +99,7 @@ def build_parser() -> OneLineParser:
     add_weight_options(p)
 
     add_cam_parser(sub)
+    add_rf_parser(sub)
     return parser
 
 
@@ -209,9 +211,9 @@ def run(argv: list[str]) -> int:
         from inference.errors import ConvScopeError
     except Exception as err:  # a broken install should still be one line
         return fail(f"cannot load the engine: {err}")
-    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam}
+    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam, "rf": cmd_rf}
     _notes.clear()
-    web = web_address_error(args.image)
+    web = web_address_error(getattr(args, "image", None))  # rf takes no image
     if web:
         return fail(web)
     try:
