@@ -96,3 +96,25 @@ def sum_note(probs: list[float], total: int | None, fmt) -> str:
     if fmt(1.0) == s:
         return f"these {shown} sum to {s}"
     return f"these {shown} sum to {s}; the other classes share the rest"
+
+
+ARROW_UP, ARROW_DOWN = "▲", "▼"
+THIN_SPACE = "\u2009"
+
+
+def format_delta(delta: float, decimals: int = 1, scale: float = 1.0) -> tuple[str, int]:
+    """A change as the panel prints it, and its sign (+1, −1, 0): "▲ 48.3" up, "▼ 61.1" down (the arrow
+    is the sign, so a narrow column still fits it); a change too small for ``decimals`` is "▲ <0.1",
+    never a signed zero; no change at all is "0.0".
+
+    ``scale``: 100 prints a probability's change in percentage points."""
+    v = float(delta) * scale
+    if not math.isfinite(v):
+        return format_signed(v, decimals), 0
+    if v == 0:
+        return f"{0:.{decimals}f}", 0
+    sign = 1 if v > 0 else -1
+    arrow = ARROW_UP if sign > 0 else ARROW_DOWN
+    if abs(v) < 0.5 * 10.0 ** -decimals:
+        return f"{arrow}{THIN_SPACE}<{10.0 ** -decimals:.{decimals}f}", sign
+    return f"{arrow}{THIN_SPACE}{abs(v):.{decimals}f}", sign

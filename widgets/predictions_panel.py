@@ -4,10 +4,12 @@ The panel also keeps students honest: with random weights an amber banner stays
 on top, because a confident-looking bar chart from an untrained model means nothing;
 and a 2-class model's answer is headed "Both classes", not "Top 5". Every class in
 it can be clicked (or found by name) to ask the explain view why the network
-answers that class.
+answers that class. While a channel ablation is in force the bars and the table
+make way for its before/after view (widgets.ablation_compare), with a Reset.
 """
 from __future__ import annotations
 
+from widgets.ablation_compare import AblationCompare
 from widgets.class_picker import ClassPicker
 from widgets.class_rows import BAR_STEPS, TOP_K, TopBars, tint
 from widgets.logit_table import LogitTable
@@ -65,10 +67,12 @@ class PredictionsPanel(QWidget):
     """The top classes as bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner.
 
     ``classChosen(index)``: a top-5 row or a class found by name was clicked;
-    ``summedChosen("cat"|"dog")``: a side of the cat-vs-dog answer was clicked."""
+    ``summedChosen("cat"|"dog")``: a side of the cat-vs-dog answer was clicked;
+    ``resetRequested()``: the comparison's Reset was clicked (an ablation is in force)."""
 
     classChosen = Signal(int)
     summedChosen = Signal(str)
+    resetRequested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -119,7 +123,7 @@ class PredictionsPanel(QWidget):
         self.explain_label.setTextFormat(Qt.TextFormat.RichText)
         self.explain_label.setWordWrap(True)
         self.explain_label.setStyleSheet(muted)
-        right = QVBoxLayout()
+        right = self._right_layout = QVBoxLayout()
         right.setSpacing(4)
         right.addWidget(self.table)
         right.addWidget(self.sum_label)
@@ -163,9 +167,18 @@ class PredictionsPanel(QWidget):
         self.empty_label = QLabel("No predictions yet.")
         self.empty_label.setStyleSheet(muted + " font-style: italic;")
 
+        # While an ablation is in force: before → after in place of the bars, the table and the chips.
+        self.compare = AblationCompare(muted)
+        self.compare.rowClicked.connect(self.classChosen)
+        self.compare.summedClicked.connect(self._summed_clicked)
+        self.compare.resetRequested.connect(self.resetRequested)
+        self.compare.setVisible(False)
+        self._has_cat_dog = False
+
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
+        content.addWidget(self.compare)
         content.addLayout(self._cols)
         self._cat_dog_rule = QFrame()
         self._cat_dog_rule.setFrameShape(QFrame.Shape.HLine)
@@ -182,6 +195,7 @@ class PredictionsPanel(QWidget):
         self._num_classes: int | None = None  # the model's class count, when the app said it
         self._top: list[dict] = []
         self._explained = None  # the key of the class the explain view shows: an index, "cat", "dog", None
+        self._comparing = False
         self.clear()
 
     def set_model_info(self, info: dict) -> None:
@@ -228,11 +242,49 @@ class PredictionsPanel(QWidget):
         if cat_vs_dog is not None:
             for key, button in self.summed_buttons.items():
                 button.setText(f"{key.capitalize()} {format_percent(float(cat_vs_dog[key]), 0)}")
-        self._cat_dog.setVisible(cat_vs_dog is not None)
-        self._cat_dog_rule.setVisible(cat_vs_dog is not None)
+        self._has_cat_dog = cat_vs_dog is not None
+        self._show_mode()
         self._show_explained()
         self.empty_label.setVisible(False)
         self._content.setVisible(True)
+
+    # ------------------------------------------------------------------ an ablation's before and after
+    def set_comparison(self, rows: list[dict], cat_vs_dog: dict | None, caption: str) -> None:
+        """Show before → after for ``rows`` (inference.ablation's AblationResult.rows, as they come),
+        the cat-vs-dog change (its ``cat_vs_dog``, or None) and ``caption``, naming the ablation."""
+        self.compare.set_comparison(rows, cat_vs_dog, caption)
+        self._comparing = True
+        self._show_mode()
+        self._show_explained()
+        self.empty_label.setVisible(False)
+        self._content.setVisible(True)
+
+    def clear_comparison(self) -> None:
+        """Back to the normal view of the original predictions."""
+        self._comparing = False
+        self.compare.clear()
+        self._show_mode()
+
+    def is_comparing(self) -> bool:
+        return self._comparing
+
+    def _show_mode(self) -> None:
+        """The comparison or the normal view. What goes is hidden before what comes is shown: a main
+        window asked for its size in between would otherwise grow to fit both (and not shrink back)."""
+        normal = [self.top_bars, self.table, self.sum_label, self.explain_label]
+        chips = [self._cat_dog, self._cat_dog_rule]
+        if self._has_cat_dog:
+            normal += chips
+        else:
+            for w in chips:
+                w.setVisible(False)
+        going, coming = (normal, [self.compare]) if self._comparing else ([self.compare], normal)
+        for w in going:
+            w.setVisible(False)
+        for lay in (self._bars_layout, self._right_layout, self._cols, self._content.layout()):
+            lay.invalidate()  # nested layouts keep their old minimum until the next event loop pass
+        for w in coming:
+            w.setVisible(True)
 
     # ------------------------------------------------------------------ choosing a class
     def _row_clicked(self, row: int) -> None:
@@ -256,6 +308,7 @@ class PredictionsPanel(QWidget):
         row = next((r for r, e in enumerate(self._top) if isinstance(key, int) and e.get("index") == key), None)
         self.top_bars.set_marked(row)
         self.table.set_marked(row)
+        self.compare.set_marked(key)
         for name, button in self.summed_buttons.items():
             button.setChecked(key == name)
         label = self._label_of(key)
@@ -303,15 +356,17 @@ class PredictionsPanel(QWidget):
         return QSize(min(hint.width(), narrow + margins.left() + margins.right()), hint.height())
 
     def clear(self) -> None:
-        """Forget the predictions (the weights line and banner stay: the weights did not change)."""
+        """Forget the predictions and any comparison (the weights line and banner stay)."""
         self._top = []
+        self._comparing = False
+        self.compare.clear()
+        self._has_cat_dog = False
+        self._show_mode()
         self.top_bars.clear()
         self.top_bars.set_rows([{"label": "", "prob": 0.0}] * TOP_K)
         self.table.blank(TOP_K)
         self._fit_table()
         self.sum_label.setText("")
-        self._cat_dog.setVisible(False)
-        self._cat_dog_rule.setVisible(False)
         self._content.setVisible(False)
         self.empty_label.setVisible(True)
 
