@@ -41,6 +41,8 @@ _NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)   # per channel in eval mode; batch 
 _SLIDING = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.LPPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
             nn.ZeroPad2d, nn.ConstantPad2d)
 _KNOWN = _SLIDING + _ELEMENTWISE + _NORMS      # leaves whose geometry stands for their insides
+_IN_PLACE_DUNDERS = {"__setitem__"} | {f"__i{op}__" for op in (
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift", "rshift")}
 
 
 def _describe(name: str, module: nn.Module) -> str:
@@ -97,8 +99,8 @@ class _Tracer(TorchFunctionMode):
             if tracked:
                 outs = tensors(out)
                 name = getattr(func, "__name__", "")
-                if name == "__setitem__" or (name.endswith("_") and not name.startswith("__")) \
-                        or name.startswith("__i"):
+                in_place = name in _IN_PLACE_DUNDERS or (name.endswith("_") and not name.startswith("__"))
+                if in_place and args and isinstance(args[0], torch.Tensor):
                     outs = [args[0]] + [t for t in outs if t is not args[0]]   # modified in place
                 if outs:
                     info = function_info(name, args, kwargs, tracked, outs, self.where)

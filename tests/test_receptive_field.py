@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inference.field_box import Field, clip_box
+from inference.field_box import clip_box
 from inference.receptive_field import field_table
 
 
