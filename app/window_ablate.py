@@ -77,7 +77,8 @@ class AblationActions:
         else:
             self.predictions.set_comparison(**result.comparison())
             self.probe_bar.set_active(result.caption)
-        self.show_layer(self.selected_layer)  # the grid shows the ablated run's map, or the original again
+            return  # the ablated map is shown when its statistics arrive (Session.layerChanged)
+        self.show_layer(self.selected_layer)  # the original again: nothing to compute
 
     def ablation_note(self, name: str) -> str:
         """What the grid's header says of layer ``name`` while an ablation is in force."""

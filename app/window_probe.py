@@ -138,8 +138,12 @@ class ProbeActions:
             return  # an older click's answer
         box, note = self.probe_box(probe.layer, probe.y, probe.x)
         unit = self._unit_text(probe.layer, probe.channel, probe.y, probe.x)
-        caption = f"effective receptive field of {unit}" + ("" if box else f" ({note})")
-        self.overlay.set_probe(box, probe.erf, probe.erf_rect, caption)
+        if probe.erf is None:  # a shared module: its effective field cannot be taken alone
+            self.overlay.set_probe(box, None, probe.erf_rect, f"receptive field of {unit}")
+            self.show_error(probe.erf_note, error=False)
+        else:
+            caption = f"effective receptive field of {unit}" + ("" if box else f" ({note})")
+            self.overlay.set_probe(box, probe.erf, probe.erf_rect, caption, levels=probe.erf_levels)
         self.hypercolumn.set_hypercolumn(probe.hypercolumn, probe.order,
                                          f"every channel of {self._layer_label(probe.layer, short=True)} at "
                                          f"(y {probe.y}, x {probe.x})")

@@ -37,8 +37,9 @@ class ProbeSlots:
             self.probeFailed.emit(request, f"internal error in the probe: {err}")
 
     def ablate(self, request) -> None:
-        """Re-run from the layer on with the channels ablated; the layer on screen comes with its
-        statistics, every other changed layer's follow (abandoned when a newer request exists)."""
+        """Re-run from the layer on with the channels ablated. The answer (the new prediction) goes at
+        once; then the changed layers' statistics, the layer on screen first (abandoned when a newer
+        request exists), and the window shows each ablated map when its statistics are in."""
         if self._stale("ablation", request):
             self.ablationFailed.emit(request, "")
             return
@@ -53,18 +54,18 @@ class ProbeSlots:
             log.error("ablation failed:\n%s", traceback.format_exc())
             self.ablationFailed.emit(request, f"internal error in the ablation: {err}")
             return
+        self.ablationReady.emit(request, result)  # the new prediction first; the maps' statistics follow
         changed = result.rerun.changed
-        if request.focus in changed:
-            changed[request.focus].compute_stats()
-        self.ablationReady.emit(request, result)
+        focus = [request.focus] if request.focus in changed else []
         done = []
-        for name, layer in changed.items():
+        for name in focus + [n for n in changed if n not in focus]:
+            layer = changed[name]
             if self._stale("ablation", request):
                 return
             if not layer.has_stats:
                 layer.compute_stats()
                 done.append(name)
-                if len(done) >= STATS_CHUNK:
+                if len(done) >= STATS_CHUNK or name in focus:  # the layer on screen at once
                     self.ablationStats.emit(request, done)
                     done = []
         self.ablationStats.emit(request, done)

@@ -65,6 +65,17 @@ class Probe:
     erf_note: str | None                             # why ``erf`` is None
     hypercolumn: np.ndarray                          # float32 [C]: every channel at (y, x)
     order: np.ndarray                                # int64 [C]: channels by value, highest first
+    erf_levels: tuple[float, float] | None = None    # (0, its 99.5th percentile): how to colour ``erf``
+
+    def __post_init__(self):
+        # A few input pixels carry most of |d unit / d input| (the centre of the field, an edge of the
+        # photo), so colour up to the 99.5th percentile: the field's spread shows, its peak saturates.
+        if self.erf is not None and self.erf_levels is None:
+            hi = float(np.percentile(self.erf, ERF_PERCENTILE))
+            object.__setattr__(self, "erf_levels", (0.0, hi if hi > 0 else float(self.erf.max()) or 1.0))
+
+
+ERF_PERCENTILE = 99.5
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -146,7 +146,7 @@ class Run:
 
         model = self._model
         chain = self._chain()
-        with forward_lock(model), torch.no_grad():
+        with forward_lock(model), torch.inference_mode():  # the re-run's tensors are only shown, never differentiated
             if chain is not None:
                 edited = edit(self.tensors[layer])
                 keep(layer, edited)

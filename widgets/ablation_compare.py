@@ -102,7 +102,11 @@ class AblationCompare(QWidget):
         lay.addWidget(self.caption_label)
         self.scroll = _Scroll(self._rows_host)
         lay.addWidget(self.scroll)
-        self._made: list[QWidget] = []
+        self._made: list[QWidget] = []      # the widgets now in the grid
+        # Widgets built once and reused by later comparisons (building and styling ~50 labels per
+        # ablation cost more than the re-run of conv5_3 it reports): per kind, the ones made so far.
+        self._pools: dict[str, list] = {}
+        self._taken: dict[str, int] = {}
         self.rows: list[dict] = []          # what was given, as given
         self.cat_vs_dog: dict | None = None
         # Per shown row: its key (class index, "cat", "dog") and its labels, for tests and marking.
@@ -142,14 +146,28 @@ class AblationCompare(QWidget):
     def _clear_grid(self) -> None:
         for w in self._made:
             self._grid.removeWidget(w)
-            w.setParent(None)
-            w.deleteLater()
-        self._made, self.lines = [], []
+            w.hide()
+        self._made, self.lines, self._taken = [], [], {}
+
+    def _reuse(self, kind: str, make):
+        """The next unused widget (or widget set) of ``kind`` in this filling, made the first time."""
+        pool = self._pools.setdefault(kind, [])
+        i = self._taken.get(kind, 0)
+        self._taken[kind] = i + 1
+        if i == len(pool):
+            pool.append(make())
+        return pool[i]
 
     def _add(self, w: QWidget, row: int, col: int, span: int = 1) -> QWidget:
         self._grid.addWidget(w, row, col, 1, span)
         self._made.append(w)
+        w.show()
         return w
+
+    @staticmethod
+    def _style(w: QWidget, css: str) -> None:
+        if w.styleSheet() != css:  # a style sheet set again re-polishes the widget even when unchanged
+            w.setStyleSheet(css)
 
     def _label(self, text: str = "", muted: bool = False, right: bool = False) -> QLabel:
         label = QLabel(text)
@@ -163,43 +181,63 @@ class AblationCompare(QWidget):
 
     def _header(self, r: int) -> int:
         for col, text in enumerate(("class", "before", "after", "change")):
-            label = self._add(self._label(text, muted=True, right=col > 0), r, col)
+            label = self._add(self._reuse(f"header{col}", lambda: self._label(text, muted=True, right=col > 0)), r, col)
             if col == 3:
                 label.setToolTip("probabilities change in percentage points, logits in their own units")
         return r + 1
 
     def _heading(self, r: int, text: str) -> int:
-        label = self._add(self._label(text, muted=True), r, 0, COLUMNS)
+        label = self._reuse("heading", lambda: self._label(muted=True))
+        label.setText(text)
         label.setContentsMargins(0, 6, 0, 0)
+        self._add(label, r, 0, COLUMNS)
         return r + 1
 
     def _rule(self, r: int) -> int:
-        rule = QFrame()
-        rule.setFrameShape(QFrame.Shape.HLine)
-        rule.setFrameShadow(QFrame.Shadow.Sunken)
-        self._add(rule, r, 0, COLUMNS)
+        def make():
+            rule = QFrame()
+            rule.setFrameShape(QFrame.Shape.HLine)
+            rule.setFrameShadow(QFrame.Shadow.Sunken)
+            return rule
+        self._add(self._reuse("rule", make), r, 0, COLUMNS)
         return r + 1
 
-    def _delta_label(self, delta: float, decimals: int, scale: float = 1.0) -> QLabel:
+    def _set_delta(self, label: QLabel, delta: float, decimals: int, scale: float = 1.0) -> QLabel:
         text, sign = format_delta(delta, decimals, scale)
-        label = self._label(text, right=True)
+        label.setText(text)
         colour = sign_colour(self, sign)
-        if colour:
-            label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        self._style(label, f"color: {colour}; font-weight: bold;" if colour else "")
         return label
 
     def _hit(self, r: int, rows: int, tip: str, on_click) -> RowHit:
-        hit = RowHit()
+        def make():
+            hit = RowHit()
+            hit.clicked.connect(lambda: hit.on_click())
+            return hit
+        hit = self._reuse("hit", make)
+        hit.on_click = on_click
         hit.setToolTip(tip)
-        hit.clicked.connect(on_click)
         self._grid.addWidget(hit, r, 0, rows, COLUMNS)
         self._made.append(hit)
+        hit.show()
         hit.lower()  # under the row's labels, which let the mouse through to it
         return hit
 
     def _line(self, r: int, widgets) -> None:
         for col, w in enumerate(widgets):
             self._add(w, r, col)
+
+    def _make_class_widgets(self) -> dict:
+        name = ElidedLabel()
+        name.setContentsMargins(6, 0, 0, 0)  # clear of the marked row's left bar
+        name.setMinimumHeight(20)
+        name.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        logit_name = self._label("logit", muted=True)
+        logit_name.setIndent(18)
+        return {"name": name, "prob": [self._label(right=True) for _ in range(2)],
+                "prob_delta": self._label(right=True), "logit_name": logit_name,
+                "logit": [self._label(muted=True, right=True) for _ in range(2)],
+                "logit_delta": self._label(right=True)}
 
     def _class_row(self, r: int, row: dict) -> int:
         index, label = int(row["index"]), str(row["label"])
@@ -209,34 +247,37 @@ class AblationCompare(QWidget):
                f"logit {format_logit(row['logit_before'])} → {format_logit(row['logit_after'])} "
                f"({format_delta(row['logit_delta'], 2)[0]})\n{explain_tip(label)}")
         hit = self._hit(r, 2, tip, lambda index=index: self.rowClicked.emit(index))
-        name = ElidedLabel()
-        name.setText(label)
-        name.setContentsMargins(6, 0, 0, 0)  # clear of the marked row's left bar
-        name.setMinimumHeight(20)
-        name.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        prob = [self._label(format_percent(row[k]), right=True) for k in ("prob_before", "prob_after")]
-        dprob = self._delta_label(row["prob_delta"], 1, 100.0)
-        logit_name = self._label("logit", muted=True)
-        logit_name.setIndent(18)
-        logit = [self._label(format_logit(row[k]), muted=True, right=True) for k in ("logit_before", "logit_after")]
-        dlogit = self._delta_label(row["logit_delta"], 2)
-        self._line(r, (name, *prob, dprob))
-        self._line(r + 1, (logit_name, *logit, dlogit))
-        self.lines.append({"key": index, "hit": hit, "name": name, "prob": prob, "prob_delta": dprob,
-                           "logit": logit, "logit_delta": dlogit})
+        w = self._reuse("class", self._make_class_widgets)
+        w["name"].setText(label)
+        for lab, k in zip(w["prob"], ("prob_before", "prob_after")):
+            lab.setText(format_percent(row[k]))
+        for lab, k in zip(w["logit"], ("logit_before", "logit_after")):
+            lab.setText(format_logit(row[k]))
+        dprob = self._set_delta(w["prob_delta"], row["prob_delta"], 1, 100.0)
+        dlogit = self._set_delta(w["logit_delta"], row["logit_delta"], 2)
+        self._line(r, (w["name"], *w["prob"], dprob))
+        self._line(r + 1, (w["logit_name"], *w["logit"], dlogit))
+        self.lines.append({"key": index, "hit": hit, "name": w["name"], "prob": w["prob"], "prob_delta": dprob,
+                           "logit": w["logit"], "logit_delta": dlogit})
         return r + 2
+
+    def _make_summed_widgets(self) -> dict:
+        name = self._label()
+        name.setIndent(6)
+        name.setMinimumHeight(22)
+        return {"name": name, "prob": [self._label(right=True) for _ in range(2)], "prob_delta": self._label(right=True)}
 
     def _summed_row(self, r: int, key: str, change: dict) -> int:
         hit = self._hit(r, 1, f"{explain_tip(key)}: the log of the summed probability of ImageNet's "
                               + ("cat classes 281–285" if key == "cat" else "dog classes 151–268"),
                         lambda key=key: self.summedClicked.emit(key))
-        name = self._label(key.capitalize())
-        name.setIndent(6)
-        name.setMinimumHeight(22)
-        prob = [self._label(format_percent(change[k]), right=True) for k in ("before", "after")]
-        dprob = self._delta_label(change["delta"], 1, 100.0)
-        self._line(r, (name, *prob, dprob))
-        self.lines.append({"key": key, "hit": hit, "name": name, "prob": prob, "prob_delta": dprob})
+        w = self._reuse("summed", self._make_summed_widgets)
+        w["name"].setText(key.capitalize())
+        for lab, k in zip(w["prob"], ("before", "after")):
+            lab.setText(format_percent(change[k]))
+        dprob = self._set_delta(w["prob_delta"], change["delta"], 1, 100.0)
+        self._line(r, (w["name"], *w["prob"], dprob))
+        self.lines.append({"key": key, "hit": hit, "name": w["name"], "prob": w["prob"], "prob_delta": dprob})
         return r + 1
 
     # ------------------------------------------------------------------ marking

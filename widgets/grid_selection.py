@@ -86,12 +86,19 @@ class GridSelection:
         c, h, w = self._layer.acts.shape
         if not (0 <= int(channel) < c and 0 <= int(y) < h and 0 <= int(x) < w):
             raise ValueError(f"probe ({channel}, {y}, {x}) outside the layer's {c}×{h}×{w}")
+        old = self._canvas.probe
         self._canvas.probe = (int(channel), int(y), int(x))
-        self._canvas.update()
+        self._update_tiles(old, self._canvas.probe)
 
     def clear_probe_marker(self) -> None:
-        self._canvas.probe = None
-        self._canvas.update()
+        old, self._canvas.probe = self._canvas.probe, None
+        self._update_tiles(old)
+
+    def _update_tiles(self, *markers) -> None:
+        """Repaint only the tiles a marker left or reached (a whole grid costs a probe's 10 ms budget)."""
+        for marker in markers:
+            if marker is not None and self._layer is not None and 0 <= marker[0] < self._layer.acts.shape[0]:
+                self._canvas.update(self._canvas.tile_rect(marker[0]).adjusted(-3, -3, 3, 3).toAlignedRect())
 
     def probe_marker(self) -> tuple[int, int, int] | None:
         """(channel, y, x) of the cross on show, or None."""

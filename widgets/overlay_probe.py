@@ -199,7 +199,7 @@ def field_levels(probe: Probe, cmap: str) -> tuple[float, float]:
 
 def colorbar_note(probe: Probe) -> str:
     """What the colour bar says of the field's range: what it is first (a narrow bar cuts the end)."""
-    where = "levels given" if probe.levels_given else "0 … its max"
+    where = f"0 … {probe.levels[1]:.3g} (brighter saturates)" if probe.levels_given else "0 … its max"
     return f"{ERF_NOTE} · {where} · summed over RGB"
 
 
