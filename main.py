@@ -1,4 +1,4 @@
-"""ConvScope's entry point: ``convscope`` (GUI) and ``convscope inspect|dump|export|cam`` (CLI)."""
+"""ConvScope's entry point: ``convscope`` (GUI) and ``convscope inspect|dump|export|cam|rf`` (CLI)."""
 import sys
 
 

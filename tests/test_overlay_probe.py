@@ -119,7 +119,7 @@ def test_the_effective_field_replaces_the_channel_heat(view, photo, rect, qtbot)
     assert view.colorbar().levels() == pytest.approx((0.0, erf.max()))
     assert view.title() == "effective receptive field of conv5_3 #4 at (7, 3)"
     view.set_probe((100, 30, 300, 230), erf, rect, "x", levels=(0.0, 0.1))  # the caller's levels
-    assert tuple(heat.levels) == pytest.approx((0.0, 0.1)) and "given" in view.colorbar().text()
+    assert tuple(heat.levels) == pytest.approx((0.0, 0.1)) and "saturates" in view.colorbar().text()
     view.set_alpha(0.4)
     assert heat.opacity() == pytest.approx(0.4)
     view.clear_probe()
