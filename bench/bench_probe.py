@@ -16,7 +16,8 @@ worker is idle), and every budget is a ratio against it:
 * ``probe.effective_field_vs_bare``: the same click until the worker's
   effective field (one input gradient) is on the overlay. ≤ 3 ×.
 * ``probe.worst_gap``: the worst gap of a 5 ms heartbeat on the UI thread
-  through all of the above. ≤ 50 ms.
+  while units are probed (the issue's "the window stays responsive
+  meanwhile"). ≤ 50 ms.
 """
 import sys
 import time
@@ -50,7 +51,6 @@ def painted(win, counter, action, done) -> float:
 
 def main() -> list[dict]:
     import torch
-    from PySide6.QtWidgets import QApplication
 
     app = qt_app()
     win = open_window()
@@ -67,11 +67,12 @@ def main() -> list[dict]:
         bare()
         beat, gaps = Heartbeat(), []
 
-        def timed_bare():  # on this thread: the heartbeat pauses meanwhile (it times the window, not this)
+        def timed_bare(heartbeat: bool):  # on this thread: the heartbeat pauses meanwhile (it times the window)
             if beat.timer.isActive():
                 gaps.extend(beat.stop())
             t_bare.append(timed(bare)[0] * 1e3)
-            beat.start()
+            if heartbeat:
+                beat.start()
 
         t_bare, ablate_ms = [], {name: [] for name in ABLATE_FACTORS}
         stamp: list = []
@@ -88,11 +89,12 @@ def main() -> list[dict]:
                 settle()
                 win.grid.set_selected_channels([1, 2])
                 settle()
-                timed_bare()
+                timed_bare(heartbeat=False)
                 stamp.clear()
                 t0 = time.perf_counter()
                 win.ablate_selection("zero")
-                if not wait_until(lambda: bool(stamp), 60, step_ms=1):
+                # The answer's time is stamped by the slot; a coarse wait takes no CPU from the worker.
+                if not wait_until(lambda: bool(stamp), 60, step_ms=20):
                     raise RuntimeError("no ablation")
                 ms = (stamp[0] - t0) * 1e3
                 if r:
@@ -103,20 +105,25 @@ def main() -> list[dict]:
                 settle()
         box_ms, erf_ms = [], []
         overlay_paint = PaintCounter(win.overlay._gl.viewport())
+        field_stamp: list = []
+
+        def field_shown(_probe):  # after the window's slot laid the field on the overlay: paint it now
+            overlay_paint.widget.repaint()
+            field_stamp.append(time.perf_counter())
+
+        win.session.probeChanged.connect(field_shown)
         win.probe_bar.set_probing(True)
         for r in range(RUNS + 1):
             for layer, channel, y, xx in PROBES:
                 win.show_layer(layer)
                 settle()
-                timed_bare()
-                before = win.session.probe
+                timed_bare(heartbeat=True)
+                field_stamp.clear()
                 t0 = time.perf_counter()
                 box = painted(win, overlay_paint, lambda: win.probe_unit(layer, channel, y, xx), lambda: True)
-                if not wait_until(lambda: win.session.probe is not None and win.session.probe is not before, 60,
-                                  step_ms=0):
+                if not wait_until(lambda: bool(field_stamp), 60, step_ms=20):
                     raise RuntimeError("no effective field")
-                QApplication.processEvents()
-                erf = (time.perf_counter() - t0) * 1e3
+                erf = (field_stamp[0] - t0) * 1e3
                 if r:
                     box_ms.append(box)
                     erf_ms.append(erf)
