@@ -12,7 +12,7 @@ from .figure_data import figure_data, figure_title
 
 
 def export_figure(session, layer_name: str, path, *, channel: int | None, colormap: str,
-                  overlay_colormap: str, alpha: float, blend: str = "value") -> Path:
+                  overlay_colormap: str, alpha: float, blend: str = "value", demo_mode: str = "clip") -> Path:
     """The same figure ``convscope export`` writes, from the Session's current results and the view's choices."""
     info = session.results_model or {}
     image = session.image
@@ -23,7 +23,7 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
         channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,
         cam=cam, cam_layer=session.original_layer(cam.layer) if cam is not None else None,
-        ablation=session.ablation)
+        ablation=session.ablation, demo_mode=demo_mode)
     return write_figure(data, path)
 
 

@@ -19,7 +19,7 @@ CAM_CHANNELS = 5                       # row 4 lists the channels of largest |co
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
                 channel: int | None = None, top: int = 8, colormap: str = "auto", alpha: float = 0.8, blend: str = "value",
                 overlay_colormap: str | None = None, model_info: dict | None = None,
-                cam=None, cam_layer=None, ablation=None) -> FigureData:
+                cam=None, cam_layer=None, ablation=None, demo_mode: str = "clip") -> FigureData:
     """``demo``: a DemoConvResult; ``layer``: a LayerOutput of a feature map; ``predictions``: Predictions;
     ``model_info``: the worker's model dict ("source", "weights_text", "class_names"), which words
     the weights and the classes. Without it the figure claims nothing about ImageNet.
@@ -27,7 +27,8 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
     LayerOutput it was taken at, for its channels' thumbnails. ``ablation``: an
     ``inference.ablation.AblationResult`` in force: the title states it, the predictions are the
     ablated run's (``layer`` should then be the ablated run's too), and the CAM row says it is the
-    original run's. ``colormap`` "auto" follows
+    original run's. ``demo_mode``: how the demo conv's output is drawn, as the window's panel draws it
+    ("wrap", "clip", "stretch"; ``DemoConvResult.renderings``). ``colormap`` "auto" follows
     ``widgets.figure_scale``'s rule (signed maps diverging, maps ≥ 0 viridis from 0)."""
     data = layer.data
     if data.ndim != 3:
@@ -48,8 +49,9 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         if panel is not None:
             panel = replace(panel, label=f"{panel.label} (original run)")
     return FigureData(
-        title=title, photo=np.ascontiguousarray(photo), demo_output=demo.rgb, demo_channels=demo.raw,
-        demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}", layer_name=shown,
+        title=title, photo=np.ascontiguousarray(photo), demo_output=demo.renderings.get(demo_mode, demo.rgb),
+        demo_channels=demo.raw, layer_name=shown,
+        demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}" + ("" if demo_mode == "clip" else f", drawn by {demo_mode}"),
         top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
         overlay_fmap=fmap, overlay_rect=tuple(rect), overlay_label=f"channel {channel} over the photo",
         predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,

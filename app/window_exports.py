@@ -61,7 +61,8 @@ class ExportActions:
                                                         colormap=self.grid.colormap(),
                                                         overlay_colormap=self.overlay.colormap(),
                                                         alpha=self.overlay.alpha(),
-                                                        blend=self.overlay.blend()))
+                                                        blend=self.overlay.blend(),
+                                                        demo_mode=self.demo_panel.output_mode()))
 
     def export_grid(self, path: str) -> bool:
         from .export import save_qimage

@@ -128,3 +128,19 @@ def test_the_kernel_panel_shows_the_selected_channels_filter(shown, qtbot):
     # The bank is conv1_1's 64 filters; choosing one selects that channel of conv1_1.
     win.kernel_panel.bankChannelChosen.emit(12)
     assert win.selected_layer == "features.0" and win.grid.selected_channel() == 12
+
+
+def test_the_exported_figure_draws_the_demo_output_as_the_panel_does(shown, qtbot):
+    from app.figure_data import figure_data
+
+    s = shown.session
+    raw = np.asarray(s.demo.raw, dtype=np.float64)
+    # The write-up's (out*255).astype(uint8): numpy truncates toward zero, then keeps the low 8 bits.
+    wrap = np.moveaxis(np.mod(np.trunc(raw * 255).astype(np.int64), 256).astype(np.uint8), 0, -1)
+    kwargs = dict(title="t", photo=s.image["rgb"], rect=s.image["rect"], demo=s.demo,
+                  layer=s.layer("features.28"), predictions=s.predictions, pretrained=False)
+    wrapped = figure_data(**kwargs, demo_mode="wrap")
+    np.testing.assert_array_equal(wrapped.demo_output, wrap)
+    assert "wrap" in wrapped.demo_caption
+    clipped = figure_data(**kwargs)
+    np.testing.assert_array_equal(clipped.demo_output, np.moveaxis(np.clip(raw * 255, 0, 255), 0, -1).astype(np.uint8))
