@@ -30,7 +30,7 @@ from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
 from .window_ablate import AblationActions
 from .window_explain import ExplainActions
-from .window_layout import LayoutActions
+from .window_layout import LayoutActions, column
 from .window_menus import MenuActions
 from .window_exports import ExportActions
 from .window_open import OpenActions
@@ -146,13 +146,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
     def _predictions_column(self) -> QWidget:
-        column = QWidget()
-        lay = QVBoxLayout(column)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.predictions)
-        lay.addWidget(self.weights_help)
-        lay.addStretch(1)  # spare height below the help, so it sits right under the predictions
-        return column
+        # spare height below the help, so it sits right under the predictions
+        return column(self.predictions, self.weights_help, stretch=None, spacing=6)
 
     def _connect(self) -> None:
         c, s = self.controller, self.session

@@ -9,9 +9,11 @@ explain view usually shows it without asking. The channel grid's "sort by
 contribution" asks for the CAM at the grid's own layer.
 """
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from widgets.explain_bar import ExplainBar
+
+from .window_layout import column
 
 
 class ExplainActions:
@@ -24,13 +26,7 @@ class ExplainActions:
         """The overlay with the channel/explain switch above it."""
         self.explain_bar = ExplainBar()
         self._cam_cache = {}  # (layer, target, method) → Cam of the image on screen: going back is instant
-        column = QWidget()
-        lay = QVBoxLayout(column)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.explain_bar)
-        lay.addWidget(self.overlay, 1)
-        return column
+        return column(self.explain_bar, self.overlay, stretch=1)
 
     def _connect_explain(self) -> None:
         s = self.session

@@ -4,8 +4,23 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 LAYOUT_VERSION = 4  # bump when the docks change, so an old saved layout is not restored
+
+
+def column(*widgets, stretch: int | None = None, spacing: int = 2) -> QWidget:
+    """``widgets`` stacked top to bottom without margins; ``stretch`` (an index) takes the spare
+    height, or None: spare height below them all."""
+    host = QWidget()
+    lay = QVBoxLayout(host)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(spacing)
+    for i, w in enumerate(widgets):
+        lay.addWidget(w, 1 if i == stretch else 0)
+    if stretch is None:
+        lay.addStretch(1)
+    return host
 
 
 class LayoutActions:

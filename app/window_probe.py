@@ -10,13 +10,15 @@ that produced it.
 """
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from inference.field_box import Field, box_on_photo, clip_box
 from inference.kernel_slices import top_input_slices
 from widgets.hypercolumn_view import HypercolumnView
 from widgets.kernel_panel import KernelPanel
 from widgets.probe_bar import ProbeBar
+
+from .window_layout import column
 
 ELEMENTWISE = {"ReLU", "BatchNorm2d", "Dropout", "Identity", "LeakyReLU", "ReLU6", "SiLU", "Hardswish", "GELU"}
 KERNEL_SLICES = 16
@@ -31,13 +33,7 @@ class ProbeActions:
     def _build_grid_column(self) -> QWidget:
         """The channel grid with the probe/ablation bar above it."""
         self.probe_bar = ProbeBar()
-        column = QWidget()
-        lay = QVBoxLayout(column)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.probe_bar)
-        lay.addWidget(self.grid, 1)
-        return column
+        return column(self.probe_bar, self.grid, stretch=1)
 
     def _build_probe_docks(self) -> None:
         self.hypercolumn = HypercolumnView()

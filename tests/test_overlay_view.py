@@ -15,24 +15,7 @@ from PySide6.QtCore import QPointF, QRectF
 from widgets.colormaps import COLORMAP_NAMES, heat_lut, lut
 from widgets.qimage import qimage_to_rgb
 
-CROP = 262.5   # a 224 crop of a 256-short-side resize, in photo pixels of the 451×300 cat
-
-
-@pytest.fixture
-def photo(cat_path):
-    with Image.open(cat_path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
-@pytest.fixture
-def rect(photo):
-    h, w = photo.shape[:2]
-    return ((w - CROP) / 2, (h - CROP) / 2, CROP, CROP)
-
-
-@pytest.fixture
-def view(overlay_view):
-    return overlay_view
+from overlay_fixtures import CROP, photo, rect, view  # noqa: F401  (fixtures shared with the overlay's other tests)
 
 
 def blob(h=28, w=28, seed=0):
