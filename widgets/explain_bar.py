@@ -52,7 +52,7 @@ class ExplainBar(QWidget):
         self._layer = QComboBox()
         self._layer.setToolTip("The layer whose channels the map weighs; the default is the last layer "
                                "with a spatial map, where the channels are most about classes")
-        self._layer.setMinimumContentsLength(5)
+        self._layer.setMinimumContentsLength(4)  # with the grid's column, the window fits 1280 px
         self._layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._layer.addItem("default layer", DEFAULT)
         self._default = None

@@ -7,7 +7,7 @@ shows what is in force; the window asks the worker and fills in the rest.
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QToolButton, QWidget
 
-ABLATE_MODES = {"zero": "set to 0", "mean": "set to mean"}
+ABLATE_MODES = {"zero": "→ 0", "mean": "→ mean"}
 
 
 class ProbeBar(QWidget):
@@ -33,6 +33,7 @@ class ProbeBar(QWidget):
         self._top_k.setRange(1, 64)
         self._top_k.setValue(5)
         self._top_k.setToolTip("How many channels “Top” selects")
+        self._top_k.setMaximumWidth(self._top_k.fontMetrics().horizontalAdvance("64") + 36)
         self._top = self._button("Top", "Select the channels that pushed the explained class up most "
                                  "(Grad-CAM contribution w_k · mean A_k); needs the Explain view at this layer")
         self._top.clicked.connect(lambda: self.topRequested.emit(self._top_k.value()))
@@ -47,7 +48,7 @@ class ProbeBar(QWidget):
         self._ablate = self._button("Ablate", "Switch the selected channels off and run the network on from "
                                     "this layer: the prediction shows before and after")
         self._ablate.clicked.connect(lambda: self.ablateRequested.emit(self.mode(), False))
-        self._keep = self._button("Keep only", "Switch every other channel of this layer off")
+        self._keep = self._button("Keep", "Keep only the selected channels: switch every other channel of this layer off")
         self._keep.clicked.connect(lambda: self.ablateRequested.emit(self.mode(), True))
         self._reset = self._button("Reset", "Back to the original run")
         self._reset.clicked.connect(self.resetRequested)
