@@ -35,31 +35,67 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
     return _strip_prefix(state, path)
 
 
-def check_state_dict(state: dict, expected: dict[str, tuple[int, ...]], path, arch: str = "vgg16") -> None:
-    """Raise ``WeightsError`` unless ``state`` has exactly the keys and shapes in ``expected``."""
+def key_mismatch(state: dict, expected: dict) -> str | None:
+    """"missing keys …; unexpected keys …" between ``state`` and ``expected``, or None."""
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_few(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys {_few(unexpected)}")
-        raise WeightsError(f"{path} is not a {arch} checkpoint: {'; '.join(parts)}")
+    parts = []
+    if missing:
+        parts.append(f"missing keys {few_keys(missing)}")
+    if unexpected:
+        parts.append(f"unexpected keys {few_keys(unexpected)}")
+    return "; ".join(parts) or None
+
+
+def size_mismatch(state: dict, expected: dict) -> str | None:
+    """The first key whose shape differs ("key: checkpoint has …, model expects …"), or None."""
     for key, shape in expected.items():
         got = tuple(state[key].shape)
         if got != tuple(shape):
-            raise WeightsError(
-                f"{path} does not fit the {arch} model: {key}: checkpoint has {got}, model expects {tuple(shape)}"
-            )
+            return f"{key}: checkpoint has {got}, model expects {tuple(shape)}"
+    return None
 
 
-def num_classes_of(state: dict, path=None) -> int:
-    """Number of output classes of a VGG state dict (rows of ``classifier.6.weight``)."""
+def shape_mismatch(state: dict, expected: dict) -> str | None:
+    """Why ``state`` does not have exactly ``expected``'s keys and shapes, or None."""
+    return key_mismatch(state, expected) or size_mismatch(state, expected)
+
+
+def check_state_dict(state: dict, expected: dict[str, tuple[int, ...]] | None = None, path=None,
+                     arch: str = "vgg16") -> None:
+    """Raise ``WeightsError`` unless ``state`` has exactly the keys and shapes in ``expected``.
+
+    Without ``expected``, they are ``arch``'s with the class count of ``state``'s own head
+    (and its auxiliary heads, if the file holds them: GoogLeNet, Inception v3).
+    """
+    if expected is None:
+        from . import arch_detection
+
+        aux = arch_detection.has_aux_keys(state, arch)
+        expected = arch_detection.expected_shapes(arch, num_classes_of(state, path, arch), aux)
+    keys = key_mismatch(state, expected)
+    if keys:
+        raise WeightsError(f"{path} is not a {arch} checkpoint: {keys}")
+    sizes = size_mismatch(state, expected)
+    if sizes:
+        raise WeightsError(f"{path} does not fit the {arch} model: {sizes}")
+
+
+def num_classes_of(state: dict, path=None, arch: str = "vgg16") -> int:
+    """Number of output classes: the rows of ``arch``'s final layer weight, whatever it is called.
+
+    VGG's is ``classifier.6``, ResNet's ``fc``, SqueezeNet's ``classifier.1`` (a conv);
+    the name comes from the model itself (``inference.architectures.head_of``)."""
+    from . import arch_detection
+
     where = f"{path}: " if path is not None else ""
-    weight = state.get("classifier.6.weight")
-    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
-        raise WeightsError(f"{where}checkpoint has no classifier.6.weight matrix, so its number of classes is unknown")
+    sig = arch_detection.signature(arch)
+    key = sig.head_keys[0]
+    dims = len(dict(sig.shapes)[key])
+    weight = state.get(key)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != dims:
+        kind = "matrix" if dims == 2 else f"{dims}-d tensor"
+        raise WeightsError(f"{where}checkpoint has no {key} {kind}, so its number of classes is unknown")
     return int(weight.shape[0])
 
 
@@ -179,7 +215,8 @@ def _strip_prefix(state: dict, path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def _few(keys: list[str]) -> str:
+def few_keys(keys: list[str]) -> str:
+    """The first few keys, then "and N more"."""
     shown = ", ".join(keys[:_SHOW])
     more = len(keys) - _SHOW
     return f"{shown} and {more} more" if more > 0 else shown
@@ -195,8 +232,12 @@ def _first_line(err: BaseException) -> str:
 __all__ = [
     "CLASSES_FILE",
     "check_state_dict",
+    "few_keys",
+    "key_mismatch",
     "find_class_names",
     "num_classes_of",
     "read_class_names",
     "read_state_dict",
+    "shape_mismatch",
+    "size_mismatch",
 ]
