@@ -71,7 +71,7 @@ def gui_image_error(argv: list[str]) -> str | None:
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="convscope", description="See what every layer of VGG16 extracts.")
+    parser = OneLineParser(prog="convscope", description="See what every layer of a convolutional network extracts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     p = sub.add_parser("inspect", help="print what the network answers and what each layer produced")

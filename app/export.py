@@ -18,7 +18,7 @@ def export_figure(session, layer_name: str, path, *, channel: int | None, colorm
     image = session.image
     cam = session.top_cam  # the top-1 class's Grad-CAM; None until the worker sends it (row 4 says n/a)
     data = figure_data(
-        title=figure_title(image["path"], info.get("weights_text", "")),
+        title=figure_title(image["path"], info.get("weights_text", ""), info.get("display", info.get("arch", ""))),
         photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
         predictions=session.predictions, pretrained=bool(info.get("pretrained")),
         channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,

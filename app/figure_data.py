@@ -49,7 +49,7 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         if panel is not None:
             panel = replace(panel, label=f"{panel.label} (original run)")
     return FigureData(
-        title=title, photo=np.ascontiguousarray(photo), demo_output=demo.renderings.get(demo_mode, demo.rgb),
+        title=title, photo=np.ascontiguousarray(photo), demo_output=getattr(demo, "renderings", {}).get(demo_mode, demo.rgb),
         demo_channels=demo.raw, layer_name=shown,
         demo_caption=f"nn.Conv2d(3, 3, 3, 1, 1), {detail}" + ("" if demo_mode == "clip" else f", drawn by {demo_mode}"),
         top_channels=tops, levels=(min(lo, float(fmap.min())), max(hi, float(fmap.max()))),
@@ -57,6 +57,7 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         predictions=list(predictions.top), cat_vs_dog=predictions.cat_vs_dog, pretrained=pretrained,
         colormap=colormap, alpha=alpha, blend=blend, overlay_colormap=overlay_colormap,
         weights_text=str((model_info or {}).get("weights_text") or ""),
+        model_name=str((model_info or {}).get("display") or (model_info or {}).get("arch") or ""),
         classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info),
         cam=panel)
 
@@ -95,12 +96,12 @@ def _classes_note(shown: int, total: int, info: dict | None) -> str:
 def model_info_of(bundle) -> dict:
     """The parts of the worker's model dict that the figure uses, from a ModelBundle (headless)."""
     return {"source": bundle.source, "weights_text": bundle.weights_text(), "pretrained": bundle.pretrained,
-            "class_names": list(bundle.class_names)}
+            "class_names": list(bundle.class_names), "display": bundle.display_name, "arch": bundle.arch}
 
 
-def figure_title(path: str, weights_text: str) -> str:
-    """"cat.png — VGG16, weights from catdog.pth (2 classes)": the weights as the engine words them."""
-    return f"{Path(path).name} — VGG16, {weights_text}" if weights_text else f"{Path(path).name} — VGG16"
+def figure_title(path: str, weights_text: str, model: str) -> str:
+    """"cat.png — VGG16, weights from catdog.pth (2 classes)": the model and its weights as the engine words them."""
+    return f"{Path(path).name} — {model}, {weights_text}" if weights_text else f"{Path(path).name} — {model}"
 
 
 def ensure_gui_application():
@@ -131,7 +132,7 @@ def figure_data_of_run(image_path, bundle, *, layer: str | None = None, top: int
         raise ValueError(f"no layer named {name!r} in this model")
     result.compute_stats([name])
     cam = cam_of_run(result)
-    return figure_data(title=figure_title(str(image_path), bundle.weights_text()), photo=result.image.rgb,
+    return figure_data(title=figure_title(str(image_path), bundle.weights_text(), bundle.display_name), photo=result.image.rgb,
                        rect=result.prepared.rect, demo=result.demo, layer=result.layers[name],
                        predictions=result.predictions, pretrained=bundle.pretrained, top=top,
                        model_info=model_info_of(bundle), cam=cam, cam_layer=result.layers.get(cam.layer))

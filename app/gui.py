@@ -11,7 +11,7 @@ from .options import OneLineParser, add_weight_options, fail, no_display, weight
 
 
 def build_parser() -> OneLineParser:
-    p = OneLineParser(prog="convscope", description="ConvScope: see what every layer of VGG16 extracts. "
+    p = OneLineParser(prog="convscope", description="ConvScope: see what every layer of a convolutional network extracts. "
                       "Also: convscope inspect|dump|export|cam IMAGE, convscope rf (see convscope inspect --help).")
     p.add_argument("image", nargs="?", help="an image to open (default: the bundled cat)")
     p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are shown, then exit")

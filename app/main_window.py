@@ -187,7 +187,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
     def _on_model_ready(self, info: dict) -> None:
         self.progress.setVisible(self.session.busy)
         self.model_label.setText(self._model_text(info))
-        self.tree.set_model(info["arch"].upper(), info["layers"])
+        self.tree.set_model(info.get("display", info["arch"]), info["layers"])
         self.predictions.set_model_info(info)
         if info.get("notice"):
             self.show_error(info["notice"], error=False)
@@ -347,5 +347,5 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
     # ================================================================ misc
     def about(self) -> None:
         QMessageBox.about(self, "About ConvScope",
-                          "<b>ConvScope</b><br>See what every layer of VGG16 extracts, channel by channel.<br><br>"
+                          "<b>ConvScope</b><br>See what every layer of a convolutional network extracts, channel by channel.<br><br>"
                           "Sample photo: “Chelsea the cat”, CC0, Stefan van der Walt.")

@@ -10,7 +10,7 @@ class MenuActions:
 
     def _build_status(self) -> None:
         sb = self.statusBar()
-        self.model_label = QLabel("VGG16 · loading…")
+        self.model_label = QLabel("loading the model…")
         self.time_label = QLabel("")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -50,7 +50,7 @@ class MenuActions:
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         w = mb.addMenu("&Weights")
-        self._action(w, "&Load weights…", self.load_weights_dialog, tip="A VGG16 state_dict checkpoint, plus optional class names")
+        self._action(w, "&Load weights…", self.load_weights_dialog, tip="A state_dict checkpoint of the model, plus optional class names")
         self.download_action = self._action(w, "&Download ImageNet weights (528 MB)", self.download_imagenet)
         self.download_action.setEnabled(not self._offline_now())
         if self._offline_now():

@@ -18,7 +18,7 @@ from . import torch_cache
 class WeightsActions:
     def load_weights_dialog(self) -> None:
         folder = str(self.settings.value("lastWeightsFolder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Load VGG16 weights", folder,
+        path, _ = QFileDialog.getOpenFileName(self, "Load weights", folder,
                                               "PyTorch checkpoints (*.pth *.pt *.bin *.ckpt);;All files (*)")
         if not path:
             return
@@ -43,11 +43,12 @@ class WeightsActions:
         self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True))
 
     def _model_text(self, info: dict) -> str:
-        return f"{info['arch'].upper()} · {info['weights_text']} · device: {info['device']}"
+        return f"{info.get('display', info['arch'])} · {info['weights_text']} · device: {info['device']}"
 
     @Slot(str)
     def _on_model_loading(self, text: str) -> None:
-        self.model_label.setText(f"VGG16 · {text}…")
+        info = self.session.model_info
+        self.model_label.setText(f"{info.get('display', info['arch'])} · {text}…" if info else f"{text}…")
 
     @Slot(object, object)
     def _on_download_progress(self, done, total) -> None:

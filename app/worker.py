@@ -146,14 +146,14 @@ class InferenceWorker(ProbeSlots, QObject):
     def _describe(request) -> str:
         if request.weights:
             return f"loading weights from {request.weights}"
-        return "loading the untrained model" if request.untrained else "loading VGG16 weights"
+        return "loading the untrained model" if request.untrained else "loading the ImageNet weights"
 
     @staticmethod
     def _model_info(bundle, generation: int) -> dict:
         from inference.analysis import layer_specs
 
         return {
-            "arch": bundle.arch, "weights_text": bundle.weights_text(), "source": bundle.source,
+            "arch": bundle.arch, "display": bundle.display_name, "weights_text": bundle.weights_text(), "source": bundle.source,
             "path": bundle.path, "pretrained": bundle.pretrained, "device": str(bundle.device),
             "class_names": list(bundle.class_names), "notice": bundle.notice, "imagenet_head": bundle.imagenet_head,
             "generation": generation, "kernels": _kernels(bundle),

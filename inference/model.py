@@ -44,6 +44,11 @@ class ModelBundle:
         return len(self.class_names)
 
     @property
+    def display_name(self) -> str:
+        """How captions name the model: see :func:`display_name`."""
+        return display_name(self.model, self.arch)
+
+    @property
     def imagenet_head(self) -> bool:
         """True when the outputs are ImageNet's 1000 classes from trained weights."""
         return self.pretrained and self.num_classes == 1000
@@ -62,6 +67,22 @@ class ModelBundle:
 
     def report(self) -> dict:
         return {"source": self.source, "path": self.path, "pretrained": self.pretrained}
+
+
+def display_name(model: nn.Module, arch: str) -> str:
+    """The registry's name spelt as its model class spells it: vgg16 → VGG16, resnet50 → ResNet50,
+    densenet121 → DenseNet121, mobilenet_v3_small → MobileNetV3_small; the name as it is when the
+    class name is no prefix of it (inception_v3, class Inception3)."""
+    cls = type(model).__name__
+    plain = arch.replace("_", "")
+    if not plain.lower().startswith(cls.lower()):
+        return arch
+    # Walk ``arch`` until as many letters and digits as the class name has are consumed.
+    k, taken = 0, 0
+    while k < len(arch) and taken < len(cls):
+        taken += arch[k] != "_"
+        k += 1
+    return cls + arch[k:]
 
 
 def pick_device(name: str = "auto") -> torch.device:

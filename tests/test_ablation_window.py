@@ -124,7 +124,7 @@ def test_a_new_image_ends_the_ablation_and_the_figure_states_one(shown, qtbot, c
     win = shown
     result = _ablate(win, qtbot, "features.28", [1])
     s = win.session
-    data = figure_data(title=figure_title(s.image["path"], "untrained"), photo=s.image["rgb"], rect=s.image["rect"],
+    data = figure_data(title=figure_title(s.image["path"], "untrained", "VGG16"), photo=s.image["rgb"], rect=s.image["rect"],
                        demo=s.demo, layer=s.layer("features.28"), predictions=s.predictions, pretrained=False,
                        ablation=s.ablation)
     assert result.caption in data.title

@@ -146,3 +146,17 @@ def test_untrained_init_follows_torchvision_scheme():
     assert fc.weight.std().item() == pytest.approx(0.01, rel=0.02)
     assert not conv.bias.any() and not fc.bias.any()
     assert not any(p.is_meta for p in m.parameters())
+
+
+@pytest.mark.parametrize("arch, shown", [("vgg16", "VGG16"), ("vgg16_bn", "VGG16_bn"), ("resnet50", "ResNet50"),
+                                         ("densenet121", "DenseNet121"), ("mobilenet_v3_small", "MobileNetV3_small"),
+                                         ("efficientnet_b0", "EfficientNet_b0"), ("inception_v3", "inception_v3")])
+def test_captions_name_the_model_as_its_class_spells_it(arch, shown):
+    import torch
+    import torchvision
+
+    from inference.model import display_name
+
+    with torch.device("meta"):
+        model = torchvision.models.get_model(arch, weights=None, **({"init_weights": False} if arch == "inception_v3" else {}))
+    assert display_name(model, arch) == shown

@@ -18,8 +18,17 @@ def bundle(source: str, n: int = 1000, names=None, path="/ckpt/catdog_vgg16.pth"
     """A ModelBundle that only reports (no model): the three sources as load_model makes them."""
     if names is None:
         names = list(IMAGENET_CATEGORIES) if n == 1000 else ["cat", "dog"][:n] + [f"c{i}" for i in range(2, n)]
-    return ModelBundle(model=None, arch="vgg16", source=source, path=None if source == "untrained" else path,
+    return ModelBundle(model=_meta_vgg16(), arch="vgg16", source=source, path=None if source == "untrained" else path,
                        pretrained=source != "untrained", class_names=names, device="cpu")
+
+
+def _meta_vgg16():
+    """A VGG16 with no weights (the meta device): what the captions' model name is derived from."""
+    import torch
+    from torchvision.models import vgg16
+
+    with torch.device("meta"):
+        return vgg16()
 
 
 def test_weights_text_for_the_three_sources():
@@ -103,7 +112,7 @@ def test_figure_words_weights_and_classes_by_source(qapp, tmp_path, source, n, t
     from widgets.figure import write_figure
 
     b = bundle(source, n)
-    data = figure_data(title=figure_title("/photos/cat.png", b.weights_text()), pretrained=b.pretrained,
+    data = figure_data(title=figure_title("/photos/cat.png", b.weights_text(), b.display_name), pretrained=b.pretrained,
                        model_info=model_info_of(b), **_figure_inputs(n))
     assert data.title == title and data.classes_note == note and data.weights_text == b.weights_text()
     text = _svg_text(write_figure(data, tmp_path / "fig.svg"))

@@ -203,7 +203,8 @@ def paint_figure(painter: QPainter, data: FigureData, size: QSize) -> None:
         _paint_row3(p, data, L)
         paint_cam_row(p, data, L, photo, f)
         weights = f", {data.weights_text}" if data.weights_text else ""  # never a guess: only what the app said
-        _text(p, L.footer, f"ConvScope  ·  VGG16{weights}  ·  {rule_words(data.colormap)}", 11, color=MUTED,
+        model = f"  ·  {data.model_name}" if data.model_name else ""
+        _text(p, L.footer, f"ConvScope{model}{weights}  ·  {rule_words(data.colormap)}", 11, color=MUTED,
               align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     finally:
         p.restore()

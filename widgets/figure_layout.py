@@ -55,6 +55,7 @@ class FigureData:
     alpha: float = 0.6
     blend: str = "value"   # the overlay's opacity: "value" (follows the map) or "flat", as in the window
     overlay_colormap: str | None = None   # the overlay view's colormap (None: the same as the tiles')
+    model_name: str = ""     # the footer's model: "VGG16", "ResNet50" (the app's name for it; "" names none)
     weights_text: str = ""   # the footer's weights: "ImageNet-pretrained weights (torchvision)", "weights from FILE (N classes)", …
     classes_note: str = ""   # row 3's note: "top 5 of ImageNet's 1000 classes", "both classes"; "" says "top k classes"
     cam: CamPanel | None = None   # row 4: the top-1 class's Grad-CAM (None: not computed, drawn as "n/a")
