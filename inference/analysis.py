@@ -8,8 +8,9 @@ pass is still running, and the CLI can simply collect them. The result is a
 the image can be re-entered (re-runs with edits, gradients).
 """
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -42,8 +43,22 @@ def _noop(*_):
     pass
 
 
-def layer_specs(bundle: ModelBundle) -> list[LayerSpec]:
-    return describe_layers(bundle.model, bundle.aliases)
+# A model's nested specs (a meta-device forward: 10-300 ms) are learnt once; aliases are applied per call.
+_NESTED: "weakref.WeakKeyDictionary[torch.nn.Module, list[LayerSpec]]" = weakref.WeakKeyDictionary()
+
+
+def layer_specs(bundle: ModelBundle, nested: bool = False) -> list[LayerSpec]:
+    """The layers a run of ``bundle`` records: its leaves (``nested=False``, today's list), or every call and
+    block output in run order (``inference.blocks``; run.py must resolve per-call and block names first)."""
+    if not nested:
+        return describe_layers(bundle.model, bundle.aliases)
+    model = bundle.model
+    specs = _NESTED.get(model)
+    if specs is None:
+        with forward_lock(model):
+            specs = _NESTED[model] = describe_layers(model, None, nested=True)
+    aliases = bundle.aliases or {}
+    return [replace(s, alias=aliases[s.name]) if s.name in aliases else s for s in specs]
 
 
 def forward(bundle: ModelBundle, prepared: Prepared, specs: list[LayerSpec],

@@ -37,19 +37,45 @@ import numpy as np
 import torch
 from torch import nn
 
+from .blocks import call_of, module_of, parent_of, run_order
 from .chain import ChainRecorder
 from .errors import Cancelled
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A leaf module as the layer tree lists it, before anything has run."""
+    """One listed output as the layer tree lists it, before anything has run.
 
-    name: str            # qualified name, e.g. "features.0"
+    A leaf module's call, or a block's (a non-leaf module whose output no leaf
+    returns, see ``inference.blocks``). The hierarchy is in the name:
+    ``module``, ``call``, ``parent`` and ``depth`` derive from it
+    ("layer1.0.relu#2": module "layer1.0.relu", call 2, parent "layer1.0", depth 2).
+    """
+
+    name: str            # qualified name, e.g. "features.0"; a module's later calls: "layer1.0.relu#2"
     alias: str | None    # e.g. "conv1_1"
     type: str            # e.g. "Conv2d"
-    params: int
+    params: int          # a leaf's own parameters; a block's, all of its subtree's
     group: str           # first component of the name ("features", "avgpool", "classifier")
+    block: bool = False  # a non-leaf module's own output
+    ran: bool = True     # False: never runs in this mode (an auxiliary head in eval mode): no output ever comes
+    ends: tuple[str, ...] = ()  # containers whose output is this very tensor (VGG's features.30: "features")
+
+    @property
+    def module(self) -> str:
+        return module_of(self.name)
+
+    @property
+    def call(self) -> int:
+        return call_of(self.name)
+
+    @property
+    def parent(self) -> str:
+        return parent_of(self.name)
+
+    @property
+    def depth(self) -> int:
+        return self.module.count(".")
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,14 +161,31 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
 
 
-def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None) -> list[LayerSpec]:
-    """Every leaf module in registration order (VGG's forward order)."""
+def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None, nested: bool = False,
+                    size: int = 224) -> list[LayerSpec]:
+    """The layers a capture records.
+
+    ``nested=False``: every leaf module once, in registration order (VGG's
+    forward order; a shared module's last call is what is kept).
+    ``nested=True``: every call of every leaf and every block output, in the
+    order they run, then the modules that never run, learnt from a meta-device
+    forward (``inference.blocks.run_order``: hold the model's forward lock).
+    """
     aliases = aliases or {}
-    return [
-        LayerSpec(name, aliases.get(name), type(module).__name__,
-                  sum(p.numel() for p in module.parameters(recurse=False)), name.split(".")[0])
-        for name, module in leaf_modules(model)
-    ]
+    if not nested:
+        return [
+            LayerSpec(name, aliases.get(name), type(module).__name__,
+                      sum(p.numel() for p in module.parameters(recurse=False)), name.split(".")[0])
+            for name, module in leaf_modules(model)
+        ]
+    modules = dict(model.named_modules())
+    specs = []
+    for e in run_order(model, size):
+        module = modules[e.module]
+        params = sum(p.numel() for p in module.parameters(recurse=e.block or not e.ran))
+        specs.append(LayerSpec(e.name, aliases.get(e.name), type(module).__name__, params, e.module.split(".")[0],
+                               e.block, e.ran, e.ends))
+    return specs
 
 
 @contextmanager
@@ -215,10 +258,16 @@ class ActivationCapture:
         self._inplace.__enter__()
         if self.chain is not None:
             self.chain.attach_pre()
-        for name, module in leaf_modules(self._model):
-            if name in self._specs and (self._only is None or name in self._only):
-                self._handles.append(module.register_forward_hook(self._hook(self._specs[name])))
-            elif self._cancel is not None:
+        by_module: dict[str, list[LayerSpec]] = {}
+        for spec in self._specs.values():
+            if spec.ran:
+                by_module.setdefault(spec.module, []).append(spec)
+        only = self._only
+        for name, module in self._model.named_modules():
+            calls = by_module.get(name) if name else None
+            if calls is not None and (only is None or any(s.name in only for s in calls)):
+                self._handles.append(module.register_forward_hook(self._hook(calls, block=calls[0].block)))
+            elif self._cancel is not None and name and not any(True for _ in module.children()):
                 self._handles.append(module.register_forward_hook(self._check_cancel))
         if self.chain is not None:
             self.chain.attach_post()
@@ -243,10 +292,29 @@ class ActivationCapture:
         if self._cancel is not None and self._cancel():
             raise Cancelled("superseded by a newer request")
 
-    def _hook(self, spec: LayerSpec):
+    def _hook(self, specs: list[LayerSpec], block: bool):
+        """The hook of one module: its k-th call is ``specs[k]`` (one spec only: every call is kept under it,
+        the last one staying, as leaf-only specs ask).
+
+        ``calls`` counts, for each of the module's layer names, how often the module ran. A block's hook
+        runs between leaves: it counts as inside a leaf for the chain recorder (its own torch calls are
+        not the model's)."""
+        last = len(specs) - 1
+        runs = [0]
+        only = self._only
+
         def hook(module, inputs, output):
-            self.calls[spec.name] = self.calls.get(spec.name, 0) + 1
-            if isinstance(output, torch.Tensor):
+            k = runs[0]
+            runs[0] = k + 1
+            spec = specs[k if k < last else last]
+            if k == 0:
+                self.calls[spec.name] = 1
+            else:
+                for s in specs[:k + 1]:
+                    self.calls[s.name] = k + 1
+            if isinstance(output, torch.Tensor) and (only is None or spec.name in only):
+                if block and self.chain is not None:
+                    self.chain.depth += 1
                 kept = output.detach()
                 if self._learning:
                     self._watch.append((spec.name, output, output._version))
@@ -255,5 +323,7 @@ class ActivationCapture:
                 self.tensors[spec.name] = kept
                 self._on_layer(LayerOutput(spec, to_numpy(kept), self._count, time.perf_counter() - self._t0))
                 self._count += 1
+                if block and self.chain is not None:
+                    self.chain.depth -= 1
             self._check_cancel(module, inputs, output)
         return hook
