@@ -12,10 +12,11 @@ import numpy as np
 
 from .cli_ablate import ablate_run, ablate_wish, ablation_of, add_ablation_options
 from .cli_cam import add_cam_parser, cmd_cam
+from .cli_models import add_models_parser, cmd_models
 from .cli_rf import add_rf_parser, cmd_rf
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
-COMMANDS = ("inspect", "dump", "export", "cam", "rf")
+COMMANDS = ("inspect", "dump", "export", "cam", "rf", "models")
 
 
 class _Unparsable(Exception):
@@ -100,6 +101,7 @@ def build_parser() -> OneLineParser:
 
     add_cam_parser(sub)
     add_rf_parser(sub)
+    add_models_parser(sub)
     return parser
 
 
@@ -211,7 +213,8 @@ def run(argv: list[str]) -> int:
         from inference.errors import ConvScopeError
     except Exception as err:  # a broken install should still be one line
         return fail(f"cannot load the engine: {err}")
-    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam, "rf": cmd_rf}
+    handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam, "rf": cmd_rf,
+                "models": cmd_models}
     _notes.clear()
     web = web_address_error(getattr(args, "image", None))  # rf takes no image
     if web:
