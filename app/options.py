@@ -33,7 +33,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 def add_weight_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("weights")
-    g.add_argument("--weights", metavar="FILE", help="a VGG16 state_dict checkpoint (.pth)")
+    g.add_argument("--arch", metavar="NAME", default=None,
+                   help="a torchvision CNN (resnet50, mobilenet_v2, …; `convscope models` lists them); default vgg16, "
+                        "or what --weights holds (detected from its keys and shapes)")
+    g.add_argument("--weights", metavar="FILE", help="a state_dict checkpoint (.pth) of any torchvision CNN")
     g.add_argument("--classes", metavar="FILE", help="class names, one per line (default: cls_classes.txt beside the checkpoint)")
     g.add_argument("--offline", action="store_true", help="never download (also CONVSCOPE_OFFLINE=1)")
     g.add_argument("--weights-url", metavar="URL", default=None, help="download ImageNet weights from URL instead of torchvision's")
@@ -46,4 +49,4 @@ def add_weight_options(p: argparse.ArgumentParser) -> None:
 def weights_request(args) -> WeightsRequest:
     """The WeightsRequest the parsed options describe."""
     return WeightsRequest(weights=args.weights, classes=args.classes, offline=args.offline,
-                          url=args.weights_url, device=args.device)
+                          url=args.weights_url, device=args.device, arch=getattr(args, "arch", None))

@@ -27,6 +27,7 @@ def hub_checkpoint_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(torch_home(environ)) / "hub" / "checkpoints"
 
 
-def imagenet_cache_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The absolute path the ImageNet weights must have for ConvScope (and torchvision) to find them."""
-    return Path(os.path.abspath(hub_checkpoint_dir(environ) / IMAGENET_FILE))
+def imagenet_cache_path(environ: Mapping[str, str] | None = None, file_name: str = IMAGENET_FILE) -> Path:
+    """The absolute path the ImageNet weights must have for ConvScope (and torchvision) to find them
+    (``file_name``: the last part of the weights enum's URL; VGG16's by default)."""
+    return Path(os.path.abspath(hub_checkpoint_dir(environ) / file_name))

@@ -32,15 +32,23 @@ class WeightsActions:
         self.load_weights(path, classes)
 
     def load_weights(self, path: str, classes: str | None = None) -> None:
-        self.controller.load_model(replace(self.base_request, weights=str(path), classes=classes, untrained=False))
+        # A file says what it is (its architecture is detected), whatever model is on screen.
+        self.controller.load_model(replace(self.base_request, weights=str(path), classes=classes, untrained=False,
+                                           arch=None))
 
     def download_imagenet(self) -> None:
         """Cached ImageNet weights, else a download (progress and Cancel in the status bar)."""
         self._imagenet_asked = True
-        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False, fallback=False))
+        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=False, fallback=False,
+                                           arch=self._arch_on_screen()))
 
     def use_untrained(self) -> None:
-        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True))
+        self.controller.load_model(replace(self.base_request, weights=None, classes=None, untrained=True,
+                                           arch=self._arch_on_screen()))
+
+    def _arch_on_screen(self) -> str | None:
+        """The architecture of the model shown (a loaded ResNet's untrained twin, not VGG16's)."""
+        return (self.session.model_info or {}).get("arch", self.base_request.arch)
 
     def _model_text(self, info: dict) -> str:
         return f"{info.get('display', info['arch'])} · {info['weights_text']} · device: {info['device']}"
@@ -97,10 +105,15 @@ class WeightsActions:
     def _update_weights_help(self, info: dict) -> None:
         """On a new model: the help shows while the untrained model stands in for missing ImageNet weights."""
         self._imagenet_asked = False
+        mb = info.get("imagenet_mb")
+        name = info.get("display", info.get("arch", ""))
+        self.download_action.setText(f"&Download {name}'s ImageNet weights" + (f" ({mb:.0f} MB)" if mb else ""))
         stands_in = info.get("source") == "untrained" and bool(info.get("notice"))
         self._show_weights_help(stands_in and self.controller.downloading is None)
 
     def _show_weights_help(self, wanted: bool) -> None:
-        path = torch_cache.imagenet_cache_path()
-        self.weights_help.set_file(str(path), torch_cache.IMAGENET_URL, torch_cache.IMAGENET_MB)
+        info = self.session.model_info or {}
+        url = info.get("imagenet_url") or torch_cache.IMAGENET_URL  # the model's own weights file
+        path = torch_cache.imagenet_cache_path(file_name=url.rsplit("/", 1)[-1])
+        self.weights_help.set_file(str(path), url, round(info.get("imagenet_mb") or torch_cache.IMAGENET_MB))
         self.weights_help.setVisible(wanted and not path.is_file())

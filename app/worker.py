@@ -156,7 +156,7 @@ class InferenceWorker(ProbeSlots, QObject):
             "arch": bundle.arch, "display": bundle.display_name, "weights_text": bundle.weights_text(), "source": bundle.source,
             "path": bundle.path, "pretrained": bundle.pretrained, "device": str(bundle.device),
             "class_names": list(bundle.class_names), "notice": bundle.notice, "imagenet_head": bundle.imagenet_head,
-            "generation": generation, "kernels": _kernels(bundle),
+            "generation": generation, "kernels": _kernels(bundle), **_imagenet_file(bundle.arch),
             "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group}
                        for s in layer_specs(bundle)],
         }
@@ -302,6 +302,14 @@ class InferenceWorker(ProbeSlots, QObject):
         except Exception as err:
             log.error("demo conv failed:\n%s", traceback.format_exc())
             self.demoFailed.emit(request.id, request.analysis_id, f"demo conv failed: {err}")
+
+
+def _imagenet_file(arch: str) -> dict:
+    """Where the model's ImageNet weights come from and their size, for the window's help."""
+    from inference.architectures import arch_info
+    from inference.model import imagenet_url
+
+    return {"imagenet_url": imagenet_url(arch), "imagenet_mb": arch_info(arch).download_mb}
 
 
 def _kernels(bundle) -> dict:

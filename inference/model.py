@@ -1,9 +1,13 @@
-"""Build VGG16 and resolve its weights: a checkpoint, torchvision's cache, a download, or untrained.
+"""Build a torchvision CNN (VGG16 by default) and resolve its weights: a checkpoint, torchvision's
+cache, a download, or untrained.
 
-The order is the one a user expects: an explicit ``--weights FILE`` wins; else
-torchvision's ImageNet weights if already in torch.hub's cache; else download
-them (unless offline); else an untrained model from a fixed seed, flagged
-``pretrained=False`` everywhere it is reported.
+The order is the one a user expects: an explicit ``--weights FILE`` wins (its
+architecture detected from its keys and shapes, or named by ``--arch``); else
+torchvision's ImageNet weights for the architecture if already in torch.hub's
+cache (the file name from its weights enum's URL); else download them (unless
+offline); else an untrained model from a fixed seed, flagged ``pretrained=False``
+everywhere it is reported. Everything per architecture comes from torchvision's
+registry (``inference.architectures``); VGG16 keeps a faster untrained build.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +17,15 @@ import torch
 from torch import nn
 from torchvision.models import vgg16
 
-from . import checkpoint, download
+from . import architectures, checkpoint, download
 from .aliases import ALIASES_BY_ARCH
+from .arch_detection import detect_arch, drop_aux, expected_shapes as arch_shapes, num_classes as head_classes
 from .allocator import keep_freed_memory
 from .classes import IMAGENET_CATEGORIES, default_class_names
 from .errors import Cancelled, DownloadError, WeightsError
 from .weights_request import WeightsRequest
 
-ARCH = "vgg16"
+ARCH = "vgg16"   # the default architecture
 UNTRAINED_SEED = 0
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -102,14 +107,37 @@ def expected_shapes(num_classes: int = 1000) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-def model_from_state(state: dict[str, torch.Tensor], path: str) -> nn.Module:
-    """A VGG16 holding ``state`` (checked first, so a wrong file gives one clear line)."""
-    num_classes = checkpoint.num_classes_of(state, path)
-    checkpoint.check_state_dict(state, expected_shapes(num_classes), path, ARCH)
-    with torch.device("meta"):
-        model = vgg16(num_classes=num_classes)
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
+def model_from_state(state: dict[str, torch.Tensor], path: str, arch: str = ARCH) -> nn.Module:
+    """An ``arch`` holding ``state`` (checked first, so a wrong file gives one clear line)."""
+    if arch == ARCH:
+        num_classes = checkpoint.num_classes_of(state, path)
+        checkpoint.check_state_dict(state, expected_shapes(num_classes), path, ARCH)
+        with torch.device("meta"):
+            model = vgg16(num_classes=num_classes)
+    else:
+        state = drop_aux(state, arch)  # aux heads are not run in eval mode: not built, not loaded
+        num_classes = head_classes(state, arch)
+        if num_classes is None:
+            raise WeightsError(f"{path}: no final layer weight for {arch} in the checkpoint")
+        checkpoint.check_state_dict(state, arch_shapes(arch, num_classes), path, arch)
+        model = architectures.build_meta(arch, num_classes)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()},
+                          strict=True, assign=True)
     return model
+
+
+def file_arch(state: dict, request: WeightsRequest) -> str:
+    """The architecture of a checkpoint: ``--arch`` if given (checked), else detected (VGG16 first:
+    the default and the common case costs no search)."""
+    if request.arch is None and _vgg16_like(state):
+        return ARCH  # and a near miss (a key missing) gets VGG16's own message naming it
+    return detect_arch(state, hint=request.arch, path=request.weights)
+
+
+def _vgg16_like(state: dict) -> bool:
+    """VGG16's head key, no batch norm, and about its 32 entries (VGG11/13/19 have 22, 26, 38)."""
+    return ("classifier.6.weight" in state and not any(k.endswith("running_mean") for k in state)
+            and 30 <= len(state) <= 34)
 
 
 def untrained_model(num_classes: int = 1000, abort: Callable[[], bool] | None = None) -> nn.Module:
@@ -136,7 +164,7 @@ def untrained_model(num_classes: int = 1000, abort: Callable[[], bool] | None = 
     return model
 
 
-_prepared_untrained: dict[str, nn.Module] = {}
+_prepared_untrained: dict[tuple[str, str], nn.Module] = {}
 
 
 def release_untrained() -> None:
@@ -148,14 +176,22 @@ def needs_download(request: WeightsRequest) -> bool:
     """True when ``request`` resolves to ImageNet weights that are not cached and may be downloaded."""
     if request.weights or request.untrained or not request.download_allowed:
         return False
-    return not download.cached_path(request.url or download.IMAGENET_URL).is_file()
+    return not download.cached_path(request.url or imagenet_url(request.arch)).is_file()
 
 
-def shared_untrained(device: torch.device, abort: Callable[[], bool] | None = None) -> nn.Module:
+def imagenet_url(arch: str | None) -> str:
+    """Where ``arch``'s ImageNet weights come from: its weights enum's DEFAULT (VGG16: IMAGENET1K_V1)."""
+    arch = arch or ARCH
+    return download.IMAGENET_URL if arch == ARCH else architectures.default_weights(arch).url
+
+
+def shared_untrained(device: torch.device, abort: Callable[[], bool] | None = None, arch: str = ARCH) -> nn.Module:
     """The untrained model is the same every time (fixed seed, never modified): build it once per device."""
-    key = str(device)
+    key = (arch, str(device))
     if key not in _prepared_untrained:
-        _prepared_untrained[key] = prepare(untrained_model(abort=abort), device)
+        _prepared_untrained.clear()  # one untrained model at a time (VGG16's is 530 MB)
+        model = untrained_model(abort=abort) if arch == ARCH else architectures.build(arch, seed=UNTRAINED_SEED)
+        _prepared_untrained[key] = prepare(model, device)
     return _prepared_untrained[key]
 
 
@@ -181,20 +217,22 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
     """
     device = pick_device(request.device)
     keep_freed_memory()
-    aliases = ALIASES_BY_ARCH[ARCH]
     if request.weights:
         state = checkpoint.read_state_dict(request.weights)
-        model = model_from_state(state, request.weights)
+        arch = file_arch(state, request)
+        model = model_from_state(state, request.weights, arch)
         names = checkpoint.find_class_names(request.weights, request.classes)
-        n = checkpoint.num_classes_of(state, request.weights)
+        n = head_classes(state, arch) if arch != ARCH else checkpoint.num_classes_of(state, request.weights)
         if names is not None and len(names) != n:
             raise WeightsError(f"class names file has {len(names)} names but '{Path(request.weights).name}' has {n} classes")
-        return ModelBundle(prepare(model, device), ARCH, "file", str(request.weights), True,
-                           names or default_class_names(n), device, aliases=aliases)
+        return ModelBundle(prepare(model, device), arch, "file", str(request.weights), True,
+                           names or default_class_names(n), device, aliases=ALIASES_BY_ARCH.get(arch, {}))
 
+    arch = architectures.check_name(request.arch or ARCH)
+    aliases = ALIASES_BY_ARCH.get(arch, {})
     notice = None
     if not request.untrained:
-        url = request.url or download.IMAGENET_URL
+        url = request.url or imagenet_url(arch)
         cached = download.cached_path(url)
         if not cached.is_file() and request.download_allowed:
             try:
@@ -213,7 +251,10 @@ def load_model(request: WeightsRequest = WeightsRequest(), *,
             notice = "offline and no cached ImageNet weights; using the untrained model"
         if cached.is_file():
             state = checkpoint.read_state_dict(cached)
-            return ModelBundle(prepare(model_from_state(state, str(cached)), device), ARCH, "imagenet",
+            model = model_from_state(state, str(cached), arch)
+            if hasattr(model, "transform_input"):
+                model.transform_input = True  # as torchvision builds GoogLeNet/Inception v3 for these weights
+            return ModelBundle(prepare(model, device), arch, "imagenet",
                                str(cached), True, default_class_names(1000), device, aliases=aliases)
-    return ModelBundle(shared_untrained(device, abort), ARCH, "untrained", None, False,
+    return ModelBundle(shared_untrained(device, abort, arch), arch, "untrained", None, False,
                        default_class_names(1000), device, notice=notice or request.notice, aliases=aliases)

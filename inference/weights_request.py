@@ -13,6 +13,7 @@ class WeightsRequest:
     untrained: bool = False             # the user chose "Use untrained" explicitly
     fallback: bool = True               # on a failed download use the untrained model (else raise, keep the current one)
     notice: str | None = None           # with untrained: why it is the untrained model (shown to the user)
+    arch: str | None = None             # a torchvision CNN's registry name; None: VGG16, or what a file holds
 
     @property
     def download_allowed(self) -> bool:

@@ -1,6 +1,7 @@
 """Weight resolution: checkpoint, cached ImageNet file, download from a loopback server, untrained."""
 import hashlib
 
+import numpy as np
 import pytest
 import torch
 
@@ -125,14 +126,65 @@ def test_env_offline_forbids_download(monkeypatch):
     assert WeightsRequest(offline=True).download_allowed is False
 
 
-def test_wrong_architecture_checkpoint_is_one_line(tmp_path):
+def test_a_checkpoint_of_another_cnn_loads_as_that_cnn(tmp_path):
+    """Issue 12: the architecture comes from the file's keys and shapes; a 2-class ResNet-18 head is fine."""
     from torchvision.models import resnet18
 
-    path = tmp_path / "resnet.pth"
-    torch.save(resnet18().state_dict(), path)
+    torch.manual_seed(3)
+    reference = resnet18(num_classes=2).eval()
+    path = tmp_path / "catdog_resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    bundle = load_model(WeightsRequest(weights=str(path), device="cpu"))
+    assert (bundle.arch, bundle.source, bundle.num_classes, bundle.display_name) == ("resnet18", "file", 2, "ResNet18")
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(bundle.model(x.contiguous(memory_format=torch.channels_last)).numpy(),
+                                   reference(x).numpy(), rtol=1e-4, atol=1e-5)
+    # --arch names what it must be: a file that is not that architecture is one line.
+    with pytest.raises(WeightsError) as err:
+        load_model(WeightsRequest(weights=str(path), arch="mobilenet_v2"))
+    assert "\n" not in str(err.value) and "not a mobilenet_v2 checkpoint" in str(err.value)
+
+
+def test_a_file_of_no_cnn_is_one_line(tmp_path):
+    path = tmp_path / "mystery.pth"
+    torch.save({"encoder.weight": torch.zeros(8, 3), "decoder.weight": torch.zeros(3, 8)}, path)
     with pytest.raises(WeightsError) as err:
         load_model(WeightsRequest(weights=str(path)))
-    assert "\n" not in str(err.value) and "resnet.pth" in str(err.value)
+    assert "\n" not in str(err.value) and "mystery.pth" in str(err.value) and "none of torchvision's CNNs" in str(err.value)
+
+
+def test_untrained_and_cached_imagenet_weights_of_another_cnn(tmp_path):
+    """--arch resnet18: untrained from the fixed seed (reproducible), or the enum's file from torch.hub's cache."""
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    from inference.download import cached_path
+    from inference.model import release_untrained
+
+    release_untrained()
+    a = load_model(WeightsRequest(arch="resnet18", untrained=True))
+    torch.manual_seed(0)
+    expected = resnet18()
+    assert a.arch == "resnet18" and a.source == "untrained" and not a.pretrained
+    assert torch.equal(a.model.conv1.weight.contiguous(), expected.conv1.weight)
+    release_untrained()
+    cached = cached_path(ResNet18_Weights.DEFAULT.url)
+    assert cached.name == "resnet18-f37072fd.pth"  # the file name from the enum's URL, as torch.hub keeps it
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(9)
+    torch.save(resnet18().state_dict(), cached)
+    try:
+        b = load_model(WeightsRequest(arch="resnet18", offline=True))
+        assert (b.source, b.pretrained, b.num_classes, b.path) == ("imagenet", True, 1000, str(cached))
+        assert b.class_names[281] == "tabby"
+    finally:
+        cached.unlink()
+
+
+def test_a_vision_transformer_is_refused_in_one_line():
+    with pytest.raises(Exception) as err:
+        load_model(WeightsRequest(arch="vit_b_16", untrained=True))
+    assert "\n" not in str(err.value) and "transformer" in str(err.value)
 
 
 def test_untrained_init_follows_torchvision_scheme():
