@@ -1,9 +1,14 @@
-"""Record what every leaf module of a network computes, layer by layer, as it runs.
+"""Record what every layer of a network computes, as it runs.
 
-Model-agnostic: hooks go on every leaf of ``named_modules()``; names come from
-the module tree, aliases from an optional table. Results stream to a callback
-in forward order, so a GUI can fill in while the pass runs, and the outputs are
-kept as tensors so a run can be re-entered (see ``inference.run``).
+Model-agnostic: names come from the module tree, aliases from an optional
+table. ``describe_layers`` lists either every leaf of ``named_modules()`` once
+(a shared module's last call is kept), or, ``nested``, every call of every leaf
+(``layer1.0.relu``, ``layer1.0.relu#2``), every block output and the modules
+that never run, in the order they run (``inference.blocks``). Results stream
+to a callback in forward order, so a GUI can fill in while the pass runs, and
+the outputs are kept as tensors so a run can be re-entered (``inference.run``).
+A block's output is kept like a leaf's: no copy unless a later in-place op
+would change it.
 
 Copying 110 MB of VGG activations would cost a fifth of the forward pass, so
 outputs are kept and handed out without a copy, and two things keep them intact:

@@ -9,7 +9,7 @@ Compared: every captured layer (leaf calls, every call of a shared module,
 block outputs), both on the first pass (which learns what to copy) and on a
 later one; every leaf call is captured, in the order it ran; a container not
 listed returns exactly the layer that names it in ``ends``; what never ran is
-what the spec list flags ``ran=False``.
+what the spec list flags ``ran=False``; only VGG16 is a chain of its leaves.
 """
 from types import SimpleNamespace
 
@@ -19,6 +19,7 @@ import torch
 import torchvision
 
 from inference.analysis import forward, layer_specs
+from inference.chain import chain_of
 from inference.model import ModelBundle, prepare
 
 SIZES = {"inception_v3": 75}   # the smallest input each accepts: 32 elsewhere
@@ -119,6 +120,8 @@ def test_every_captured_layer_equals_an_independent_forward(arch, tmp_path, vgg_
         for name, out in got.items():
             _close(out.data, expected[name], f"{arch} {attempt}: {name}")
         _close(logits.numpy(), ref_logits, f"{arch} logits")
+    # Only VGG16 is a plain chain of its leaves (re-entered from a kept output); block hooks do not change that.
+    assert (chain_of(engine) is not None) == (arch == "vgg16")
     # A container that is not listed returned the very tensor of the layer that names it in `ends`.
     ends = {c: s.name for s in specs for c in s.ends}
     for name, t in outs:

@@ -119,3 +119,11 @@ def test_capture_works_on_another_architecture():
         assert got["layer1.0.bn2"].min() < 0  # modified in place by `out += identity; relu` if not protected
         for name, expected in reference.items():
             np.testing.assert_allclose(got[name], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_nested_vgg16_lists_the_same_layers(file_bundle):
+    """VGG16 has no block and no shared module: the nested list is today's 39 layers (test_any_cnn_forward
+    captures it, and checks VGG16 stays a chain)."""
+    nested = layer_specs(file_bundle, nested=True)
+    assert [(s.name, s.alias, s.type) for s in nested] == [(s.name, s.alias, s.type) for s in layer_specs(file_bundle)]
+    assert len(nested) == 39 and nested[0].alias == "conv1_1" and nested[-1].alias == "fc8"
