@@ -7,6 +7,7 @@ pass is still running, and the CLI can simply collect them. The result is a
 :class:`~inference.run.Run`, which keeps the input and every layer's tensor so
 the image can be re-entered (re-runs with edits, gradients).
 """
+import logging
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +57,12 @@ def layer_specs(bundle: ModelBundle, nested: bool = False) -> list[LayerSpec]:
     specs = _NESTED.get(model)
     if specs is None:
         with forward_lock(model):
-            specs = _NESTED[model] = describe_layers(model, None, nested=True)
+            try:
+                specs = describe_layers(model, None, nested=True)
+            except Exception as exc:  # a forward the meta device cannot run: its leaves, as before
+                logging.getLogger(__name__).warning("layers of %s listed leaf by leaf: %s", bundle.arch, exc)
+                specs = describe_layers(model)
+            _NESTED[model] = specs
     aliases = bundle.aliases or {}
     return [replace(s, alias=aliases[s.name]) if s.name in aliases else s for s in specs]
 

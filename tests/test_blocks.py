@@ -199,3 +199,25 @@ def test_shared_calls_resolve_in_a_run_and_are_refused_in_one_line(name, cat_pat
     assert name in run.layers
     with pytest.raises(ValueError, match="runs 2 times in one forward"):
         run.rerun(name, ChannelEdit((0,), "zero"))
+
+
+class _Branchy(nn.Module):
+    """A forward that reads a value: the meta device cannot run it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 2, 1), nn.ReLU()
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.b(h) if float(h.mean()) > -1e9 else h
+
+
+def test_a_model_the_meta_device_cannot_run_is_listed_leaf_by_leaf(caplog):
+    from inference.analysis import layer_specs
+    from inference.model import ModelBundle
+
+    bundle = ModelBundle(_Branchy().eval(), "branchy", "untrained", None, False, ["a"], torch.device("cpu"))
+    specs = layer_specs(bundle, nested=True)
+    assert [s.name for s in specs] == ["a", "b"] and "leaf by leaf" in caplog.text
+    assert layer_specs(bundle, nested=True) == specs   # learnt once
