@@ -66,7 +66,7 @@ def test_ablating_channels_of_conv5_3_re_predicts_and_shows_the_ablated_run(show
     logits, outs = _edited_forward(reference, x, 28, zero)
     np.testing.assert_allclose(result.after.logits, logits, rtol=1e-5, atol=1e-5 * np.abs(logits).max())
     # The Prediction panel shows before → after of the original top classes.
-    assert win.predictions.is_comparing()
+    qtbot.waitUntil(win.predictions.is_comparing, timeout=RESULT_TIMEOUT)
     for row in result.rows:
         line = win.predictions.compare.line_of(row["index"])
         assert line is not None

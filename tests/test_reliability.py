@@ -148,7 +148,8 @@ def test_rapid_requests_end_with_the_last_image(shown, qtbot, tmp_path):
                         timeout=RESULT_TIMEOUT)
     assert shown.session.image["path"] == last and len(shown.session.layers) == 39
     assert len(shown_paths) < 10  # stale requests were skipped, not computed
-    assert os_threads() == threads_before
+    # No thread is left behind (the worker may still be priming gradients on a short-lived helper thread).
+    qtbot.waitUntil(lambda: os_threads() == threads_before, timeout=RESULT_TIMEOUT)
     # A gross-regression guard only (timing on 2 noisy cores); `make bench` (ui_stall) holds the 50 ms budget.
     print(f"\nrapid input: worst UI gap {beat.worst * 1000:.0f} ms")
     assert beat.worst < 0.5, f"UI stalled {beat.worst * 1000:.0f} ms"
