@@ -37,15 +37,12 @@ def _network(args):
 
         bundle = _load(args)
         return bundle.model, bundle.aliases
-    import torch
-    from torchvision.models import vgg16
-
     from inference.aliases import ALIASES_BY_ARCH
+    from inference.architectures import build_meta, check_name
     from inference.model import ARCH
 
-    with torch.device("meta"):
-        model = vgg16()
-    return model.eval(), ALIASES_BY_ARCH[ARCH]
+    arch = check_name(getattr(args, "arch", None) or ARCH)  # --arch resnet50: that model's geometry
+    return build_meta(arch).eval(), ALIASES_BY_ARCH.get(arch, {})
 
 
 def _layer(name: str, aliases: dict, known: list[str]) -> str:

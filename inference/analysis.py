@@ -123,7 +123,8 @@ def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOption
     t0 = time.perf_counter()
     check = cancel or (lambda: False)
     image = load_image(path, max_side=options.max_side)
-    prepared = preprocess(image.for_network(), options.preprocess, photo_size=image.display_size)
+    prepared = preprocess(image.for_network(), options.preprocess, photo_size=image.display_size,
+                          transform=bundle.transform)
     on_image(image, prepared)
     if check():
         raise Cancelled("superseded by a newer request")

@@ -49,6 +49,12 @@ class ModelBundle:
         return len(self.class_names)
 
     @property
+    def transform(self):
+        """The preprocessing of the architecture's weights enum (``transforms()``: inception_v3 resizes
+        to 342 and crops 299); None for VGG16, whose IMAGENET1K_V1 transforms are the default."""
+        return None if self.arch == ARCH else architectures.arch_info(self.arch).transforms
+
+    @property
     def display_name(self) -> str:
         """How captions name the model: see :func:`display_name`."""
         return display_name(self.model, self.arch)

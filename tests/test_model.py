@@ -212,3 +212,20 @@ def test_captions_name_the_model_as_its_class_spells_it(arch, shown):
     with torch.device("meta"):
         model = torchvision.models.get_model(arch, weights=None, **({"init_weights": False} if arch == "inception_v3" else {}))
     assert display_name(model, arch) == shown
+
+
+def test_an_architecture_is_fed_as_its_own_weights_enum_preprocesses(cat_path):
+    """ResNet-50's DEFAULT weights resize to 232 (not VGG16's 256) before the 224 crop."""
+    from PIL import Image
+    from torchvision.models import ResNet50_Weights
+
+    from inference.analysis import AnalysisOptions, analyze
+    from inference.model import release_untrained
+
+    release_untrained()
+    bundle = load_model(WeightsRequest(arch="resnet50", untrained=True))
+    run = analyze(str(cat_path), bundle, AnalysisOptions(layers=frozenset(["fc"])))
+    with Image.open(cat_path) as im:
+        expected = ResNet50_Weights.DEFAULT.transforms()(im.convert("RGB"))
+    np.testing.assert_allclose(run.prepared.tensor.numpy(), expected.numpy(), atol=1e-6)
+    release_untrained()
