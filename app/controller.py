@@ -85,6 +85,7 @@ class Controller(QObject):
         w.ablationStats.connect(lambda req, names: s.ablation_stats(req.id, req.analysis_id, names))
         w.ablationFailed.connect(lambda req, msg: s.fail_ablation(req.id, req.analysis_id, msg))
         w.fieldsReady.connect(s.set_fields)
+        w.modelsReady.connect(s.set_catalogue)
         w.failed.connect(s.fail)
         w.finished.connect(s.finish)
         d = self.downloader

@@ -31,6 +31,7 @@ from .session import is_paste_file
 from .window_ablate import AblationActions
 from .window_explain import ExplainActions
 from .window_layout import LayoutActions, column
+from .window_models import ModelActions
 from .window_menus import MenuActions
 from .window_exports import ExportActions
 from .window_open import OpenActions
@@ -45,7 +46,7 @@ MODEL_ASK_FALLBACK_MS = 400
 
 
 class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, ProbeActions, AblationActions, MenuActions,
-                 LayoutActions, QMainWindow):
+                 ModelActions, LayoutActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)

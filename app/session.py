@@ -46,6 +46,7 @@ class Session(QObject):
     ablationChanged = Signal(object)       # inference.ablation.AblationResult, or None: back to the original
     ablationFailed = Signal(str)
     fieldsChanged = Signal()               # the held model's receptive-field table arrived
+    catalogueChanged = Signal(object)      # the CNNs the Model menu offers, with their weights' state
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -188,6 +189,12 @@ class Session(QObject):
         if self.ablation is not None:
             self.ablation = None
             self.ablationChanged.emit(None)
+
+    def set_catalogue(self, rows) -> None:
+        self.catalogue = list(rows)
+        self.catalogueChanged.emit(self.catalogue)
+
+    catalogue: list = []
 
     def set_fields(self, generation: int, table: dict) -> None:
         self._fields[generation] = table

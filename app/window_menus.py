@@ -56,6 +56,7 @@ class MenuActions:
         if self._offline_now():
             self.download_action.setToolTip("offline mode: downloads are disabled")
         self._action(w, "Use &untrained model", self.use_untrained)
+        self._build_model_menu(mb)
         v = mb.addMenu("&View")
         for dock in (self.tree_dock, self.pred_dock, self.demo_dock):
             v.addAction(dock.toggleViewAction())

@@ -55,6 +55,7 @@ class InferenceWorker(ProbeSlots, QObject):
     ablationStats = Signal(object, object)     # AblateRequest, [changed layers whose statistics are now in]
     ablationFailed = Signal(object, str)       # AblateRequest, one line ("" when stale)
     fieldsReady = Signal(int, object)          # model generation, {layer: receptive field or note} (plain dict)
+    modelsReady = Signal(object)               # [{name, family, num_params, cached, download_mb}]: the Model menu
     failed = Signal(int, str)                  # id, one line
     finished = Signal(int, float)              # id, seconds
     _detail = Signal(int, object)              # to itself: the statistics pass after an analysis
@@ -306,9 +307,11 @@ class InferenceWorker(ProbeSlots, QObject):
 
 def _imagenet_file(arch: str) -> dict:
     """Where the model's ImageNet weights come from and their size, for the window's help."""
-    from inference.architectures import arch_info
+    from inference.architectures import arch_info, refusal
     from inference.model import imagenet_url
 
+    if refusal(arch):  # a model of no registry name: no ImageNet file to speak of
+        return {}
     return {"imagenet_url": imagenet_url(arch), "imagenet_mb": arch_info(arch).download_mb}
 
 

@@ -83,3 +83,9 @@ class ProbeSlots:
             self.fieldsReady.emit(self._generation, table.as_dict())
         except Exception:
             log.error("the receptive-field table failed:\n%s", traceback.format_exc())
+        try:  # and the Model menu's list, with each model's weights state now (a download may have cached one)
+            from inference.architectures import model_catalogue
+
+            self.modelsReady.emit(model_catalogue())
+        except Exception:
+            log.error("the model list failed:\n%s", traceback.format_exc())

@@ -234,3 +234,16 @@ __all__ = [
     "ArchInfo", "TRANSFORMER_MODULES", "arch_info", "build", "build_kwargs", "build_meta", "check_name",
     "cnn_names", "default_weights", "has_aux_heads", "head_of", "is_transformer", "refusal", "transformer_names",
 ]
+
+
+def model_catalogue() -> list[dict]:
+    """Every CNN as the window's Model menu lists it: its family (the torchvision submodule), parameter
+    count, whether its ImageNet weights are cached, and the download's size. Registry only, no model."""
+    rows = []
+    for name in cnn_names():
+        w = default_weights(name)
+        size = w.meta.get("file_size", w.meta.get("_file_size"))
+        rows.append({"name": name, "family": _family(name), "num_params": int(w.meta["num_params"]),
+                     "cached": download.cached_path(w.url).is_file(),
+                     "download_mb": float(size) if size is not None else None})
+    return rows

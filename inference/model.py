@@ -52,7 +52,9 @@ class ModelBundle:
     def transform(self):
         """The preprocessing of the architecture's weights enum (``transforms()``: inception_v3 resizes
         to 342 and crops 299); None for VGG16, whose IMAGENET1K_V1 transforms are the default."""
-        return None if self.arch == ARCH else architectures.arch_info(self.arch).transforms
+        if self.arch == ARCH or architectures.refusal(self.arch):  # VGG16, or a model of no registry name
+            return None
+        return architectures.arch_info(self.arch).transforms
 
     @property
     def display_name(self) -> str:
