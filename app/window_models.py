@@ -49,7 +49,7 @@ class ModelActions:
         self._check_current_model()
 
     def _model_entry(self, row: dict) -> str:
-        return f"{row['name']}   {row['num_params'] / 1e6:.1f} M · {self._weights_state(row)}"
+        return f"{row['name']}\t{row['num_params'] / 1e6:.1f} M · {self._weights_state(row)}"  # \t: a right-hand column
 
     def _weights_state(self, row: dict) -> str:
         if row["cached"]:
