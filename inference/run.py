@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .backprop import backward, batchable, seed_for_logits, seed_for_unit
+from .blocks import call_of, call_name, module_of
 from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
 from .chain import Chain, chain_of
 from .demo_conv import DemoConvResult
@@ -55,6 +56,16 @@ MAX_PRIMED = 64  # primed targets kept per run (VGG16: 100 KB each)
 
 class _Stop(Exception):
     """Raised by a hook to end a forward once the target unit exists."""
+
+
+def _on_call(module: torch.nn.Module, k: int, fn):
+    """A forward hook that runs ``fn`` on the ``k``-th call of ``module`` in each forward only."""
+    seen = [0]
+
+    def hook(m, args, out):
+        seen[0] += 1
+        return fn(m, args, out) if seen[0] == k else None
+    return module.register_forward_hook(hook)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +120,7 @@ class Run:
         except KeyError:
             raise ValueError(f"no layer named {name!r} in this run") from None
         runs = self.calls.get(name, 1)
-        if runs > 1:
+        if runs > 1 and call_name(module_of(name), 2) not in self.layers:  # leaf-only specs: one name, every call
             raise ValueError(f"{name} runs {runs} times in one forward (a shared module): "
                              "its output cannot be edited or differentiated alone; choose another layer")
         return index
@@ -118,9 +129,15 @@ class Run:
     def _model(self):
         return self.bundle.model
 
-    def _chain(self) -> Chain | None:
+    def _chain(self, *names: str) -> Chain | None:
+        """The model's chain, if it holds ``names`` (a block of a chain model is re-entered with hooks)."""
         chain = chain_of(self._model)
-        return chain if chain is not None and set(chain.names) <= set(self.tensors) else None
+        ok = chain is not None and set(chain.names) <= set(self.tensors) and all(n in chain.names for n in names)
+        return chain if ok else None
+
+    def _module_call(self, name: str) -> tuple[torch.nn.Module, int]:
+        """The module behind a layer name (a leaf, a block, one call of a shared module) and which call it is."""
+        return dict(self._model.named_modules())[module_of(name)], call_of(name)
 
     def _modules(self) -> dict[str, torch.nn.Module]:
         return dict(leaf_modules(self._model))
@@ -145,7 +162,7 @@ class Run:
                 changed[name] = LayerOutput(spec_of[name], to_numpy(t), self.layers[name].index, 0.0)
 
         model = self._model
-        chain = self._chain()
+        chain = self._chain(layer)
         with forward_lock(model), torch.inference_mode():  # the re-run's tensors are only shown, never differentiated
             if chain is not None:
                 edited = edit(self.tensors[layer])
@@ -153,8 +170,7 @@ class Run:
                 with out_of_place(model):
                     logits = chain.run(self._modules(), edited, chain.index(layer) + 1, on_output=keep)
             else:
-                module = self._modules()[layer]
-                handle = module.register_forward_hook(lambda m, args, out: edit(out))
+                handle = _on_call(*self._module_call(layer), lambda m, args, out: edit(out))
                 later = {n for n, o in self.layers.items() if o.index >= start}
                 try:
                     with ActivationCapture(model, self.specs, lambda _o: None, only=later) as cap:
@@ -172,7 +188,7 @@ class Run:
         start = self._order(layer)
         self._check_target(target, after=start)
         model = self._model
-        chain = self._chain()
+        chain = self._chain(layer, *([target.layer] if isinstance(target, Unit) else []))
         with forward_lock(model):
             if chain is not None:
                 at = chain.index(layer)
@@ -218,7 +234,7 @@ class Run:
         """d target / d input, float32 [3, H, W]: the basis of the effective receptive field."""
         self._check_target(target, after=-1)
         model = self._model
-        chain = self._chain()
+        chain = self._chain(*([target.layer] if isinstance(target, Unit) else []))
         x = self.input_batch()
         with forward_lock(model):
             if chain is not None:
@@ -239,7 +255,6 @@ class Run:
 
     def _hooked_score(self, target: Target, at: str | None, x: torch.Tensor | None = None):
         """A full forward whose ``at`` output becomes a leaf to differentiate against; stops at a Unit's layer."""
-        modules = self._modules()
         held: dict[str, torch.Tensor] = {}
         handles = []
 
@@ -252,9 +267,9 @@ class Run:
             raise _Stop
 
         if at is not None:
-            handles.append(modules[at].register_forward_hook(make_leaf))
+            handles.append(_on_call(*self._module_call(at), make_leaf))
         if isinstance(target, Unit) and target.layer != at:
-            handles.append(modules[target.layer].register_forward_hook(stop))
+            handles.append(_on_call(*self._module_call(target.layer), stop))
         try:
             logits = self._model(self.input_batch() if x is None else x)
         except _Stop:
