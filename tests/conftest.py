@@ -238,3 +238,17 @@ def overlay_view(qtbot):
     v.show()
     qtbot.waitExposed(v)
     return v
+
+
+@pytest.fixture
+def viridis_grid(qtbot):
+    """A ChannelGrid on screen at 720×520, drawing viridis over each range as given."""
+    from widgets.channel_grid import ChannelGrid
+
+    g = ChannelGrid()
+    g.set_colormap("viridis")
+    qtbot.addWidget(g)
+    g.resize(720, 520)
+    g.show()
+    qtbot.waitExposed(g)
+    return g

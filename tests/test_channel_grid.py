@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from widgets.channel_grid import ChannelGrid
 from widgets.colormaps import COLORMAP_NAMES, lut
 from widgets.qimage import qimage_to_rgb
 
@@ -37,16 +36,10 @@ def smooth_layer(c=64, h=56, w=56, seed=0):
 
 
 @pytest.fixture
-def grid(qtbot):
+def grid(viridis_grid):
     """A grid on a fixed map (viridis over each range as given): the layout and colouring tests
     compare with colorize over min..max. The default "auto" is tested in test_colormaps."""
-    g = ChannelGrid()
-    g.set_colormap("viridis")
-    qtbot.addWidget(g)
-    g.resize(720, 520)
-    g.show()
-    qtbot.waitExposed(g)
-    return g
+    return viridis_grid
 
 
 def tile_pixels(grid, rgb, ch):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from widgets.channel_grid import ChannelGrid
 from widgets.grid_canvas import SELECTED
 from widgets.colormaps import lut
 from widgets.qimage import qimage_to_rgb
@@ -37,14 +36,8 @@ def colour(value, lo, hi):
 
 
 @pytest.fixture
-def grid(qtbot):
-    g = ChannelGrid()
-    g.set_colormap("viridis")
-    qtbot.addWidget(g)
-    g.resize(720, 520)
-    g.show()
-    qtbot.waitExposed(g)
-    return g
+def grid(viridis_grid):
+    return viridis_grid
 
 
 def pixel_of_cell(grid, ch, y, x, shape):
