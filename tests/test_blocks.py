@@ -182,8 +182,10 @@ def test_old_spec_construction_still_works():
 
 
 @pytest.mark.parametrize("name", ["layer1.0.relu#2", "layer1.0.relu"])
-def test_shared_calls_resolve_in_a_run_and_are_refused_in_one_line(name, cat_path):
-    """Until run.py re-enters one call of a shared module, each of its names resolves and is refused alike."""
+def test_shared_calls_resolve_and_are_re_entered_alone_with_nested_specs(name, cat_path):
+    """With the nested list each call of a shared module is a layer of its own that a run re-enters
+    (its values against hooked forwards: test_run_nested.py); a leaf-only list, which names all calls
+    alike, still refuses it in one line."""
     from types import SimpleNamespace
 
     from inference.analysis import capture_run, layer_specs
@@ -194,11 +196,16 @@ def test_shared_calls_resolve_in_a_run_and_are_refused_in_one_line(name, cat_pat
     torch.manual_seed(4)
     bundle = ModelBundle(prepare(torchvision.models.resnet18(num_classes=3), torch.device("cpu")), "resnet18",
                          "untrained", None, False, ["a", "b", "c"], torch.device("cpu"))
-    run = Run(bundle, None, SimpleNamespace(tensor=torch.randn(3, 32, 32)), layer_specs(bundle, nested=True))
+    x = SimpleNamespace(tensor=torch.randn(3, 32, 32))
+    run = Run(bundle, None, x, layer_specs(bundle, nested=True))
     capture_run(run, lambda _layer: None)
     assert name in run.layers
+    edited = run.rerun(name, ChannelEdit(tuple(range(32)), "zero"))
+    assert not np.allclose(edited.logits, run.logits[0].numpy())  # that call's edit reached the logits
+    leaves = Run(bundle, None, x, layer_specs(bundle))
+    capture_run(leaves, lambda _layer: None)
     with pytest.raises(ValueError, match="runs 2 times in one forward"):
-        run.rerun(name, ChannelEdit((0,), "zero"))
+        leaves.rerun("layer1.0.relu", ChannelEdit((0,), "zero"))
 
 
 class _Branchy(nn.Module):
