@@ -6,8 +6,9 @@ red and ▲ when the ablation raised it, blue and ▼ when it lowered it (the ap
 sign convention), so the answer's collapse reads at a glance. Classes that only
 entered the top after the ablation follow under their own heading; the cat-vs-dog
 answer closes the list. Every row is still a button that explains its class, and
-Reset (``resetRequested``) asks for the original run back. Numbers come ready
-from inference.ablation: this widget prints them and computes nothing.
+Reset (``resetRequested``) asks for the original run back. The numbers come ready
+from the engine's ablation module (the app passes them on as plain dicts): this
+widget prints them and computes nothing.
 """
 from __future__ import annotations
 
