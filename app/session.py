@@ -75,6 +75,7 @@ class Session(QObject):
         self.probe = None
         self.ablation = None
         self._fields: dict[int, dict] = {}  # model generation → {layer: field dict or {"note": …}}
+        self.catalogue: list[dict] = []     # the CNNs the Model menu offers (from the worker)
 
     # ----------------------------------------------------------------- requests
     def request(self, rid: int, paths) -> None:
@@ -193,8 +194,6 @@ class Session(QObject):
     def set_catalogue(self, rows) -> None:
         self.catalogue = list(rows)
         self.catalogueChanged.emit(self.catalogue)
-
-    catalogue: list = []
 
     def set_fields(self, generation: int, table: dict) -> None:
         self._fields[generation] = table

@@ -66,7 +66,7 @@ class InferenceWorker(ProbeSlots, QObject):
         self._demos = demos
         # Re-entries of the kept run, each kind with its own newest-wins counter: the CAM purposes
         # ("top", "explain", "grid"), "probe" and "ablation".
-        self._cams = reentries if reentries is not None else {}
+        self._reentries = reentries if reentries is not None else {}
         self._fields_sent = 0      # the model generation whose receptive-field table was sent
         self._bundle = None
         self._generations = itertools.count(1)
@@ -265,7 +265,7 @@ class InferenceWorker(ProbeSlots, QObject):
     @Slot(object)
     def compute_cam(self, request: CamRequest) -> None:
         """A Grad-CAM of the kept run: no convolution before the layer runs again."""
-        generation = self._cams.get(request.purpose)
+        generation = self._reentries.get(request.purpose)
         stale = generation is not None and generation.is_stale(request.id)
         if stale or self.run is None or self.run_id != request.analysis_id:
             self.camFailed.emit(request, "")

@@ -16,7 +16,7 @@ class ProbeSlots:
     """``probe(ProbeRequest)`` and ``ablate(AblateRequest)``, run on the worker's thread."""
 
     def _stale(self, kind: str, request) -> bool:
-        generation = self._cams.get(kind)
+        generation = self._reentries.get(kind)
         stale = generation is not None and generation.is_stale(request.id)
         return stale or self.run is None or self.run_id != request.analysis_id
 
