@@ -10,6 +10,7 @@ everywhere it is reported. Everything per architecture comes from torchvision's
 registry (``inference.architectures``); VGG16 keeps a faster untrained build.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -52,9 +53,7 @@ class ModelBundle:
     def transform(self):
         """The preprocessing of the architecture's weights enum (``transforms()``: inception_v3 resizes
         to 342 and crops 299); None for VGG16, whose IMAGENET1K_V1 transforms are the default."""
-        if self.arch == ARCH or architectures.refusal(self.arch):  # VGG16, or a model of no registry name
-            return None
-        return architectures.arch_info(self.arch).transforms
+        return _weights_transform(self.arch)
 
     @property
     def display_name(self) -> str:
@@ -80,6 +79,14 @@ class ModelBundle:
 
     def report(self) -> dict:
         return {"source": self.source, "path": self.path, "pretrained": self.pretrained}
+
+
+@lru_cache(maxsize=None)
+def _weights_transform(arch: str):
+    """Built once per architecture (not once per image: arch_info also looks at the cache on disk)."""
+    if arch == ARCH or architectures.refusal(arch):  # VGG16, or a model of no registry name
+        return None
+    return architectures.default_weights(arch).transforms()
 
 
 def display_name(model: nn.Module, arch: str) -> str:
