@@ -62,6 +62,8 @@ def run_gui(argv: list[str]) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from .pyside_imports import drop_feature_import_hook
+    drop_feature_import_hook()  # before pyqtgraph's import and torch's, both of which it slowed
     from .main_window import MainWindow
     from .resources import SAMPLE_CAT, app_icon
 
