@@ -29,7 +29,7 @@ def _vjp(module: nn.Module, inp: torch.Tensor, out: torch.Tensor, g: torch.Tenso
     if kind is nn.Dropout and not module.training:
         return g
     if kind is nn.Linear:
-        return _linear_vjp(g, module.weight)
+        return linear_vjp(g, module.weight)
     if kind is nn.Conv2d and module.padding_mode == "zeros" and not isinstance(module.padding, str):
         return torch.nn.grad.conv2d_input(inp.shape, module.weight, g.contiguous(memory_format=_format(inp)),
                                           module.stride, module.padding, module.dilation, module.groups)
@@ -44,7 +44,7 @@ SPARSE_BELOW = 0.6  # the fraction of non-zero gradients under which a sparse pr
 SPLIT_ABOVE = 1 << 24  # weights this large (fc6: 103 M) take their sparse product on two threads
 
 
-def _linear_vjp(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def linear_vjp(g: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """g·W. After a ReLU most of g is zero (its mask), and a sparse product then reads only the rows
     of W it needs: fc6's 411 MB matrix is memory-bound, so at half density it costs about 3/4,
     and at a trained network's usual fifth about 1/3, of the dense product. torch's sparse

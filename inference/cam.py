@@ -104,9 +104,14 @@ def grad_cam(run, layer: str, target: Target, method: str = "gradcam", label: st
     if len(shape) != 3:
         raise ValueError(f"{layer} has no spatial output ({'×'.join(map(str, shape))}): "
                          "a CAM needs a layer with channels × height × width")
-    grads = torch.from_numpy(run.gradient(layer, target)).double()
     acts = run.tensors[layer][0].detach().double().cpu()
-    w = cam_weights(acts, grads, method)
+    # Grad-CAM needs only each channel's mean gradient, which a chain of pools after the layer hands on
+    # whole (no pass over fc6's 411 MB matrix); Grad-CAM++ and other layers take the whole gradient.
+    means = run.gradient_channel_means(layer, target) if method == "gradcam" else None
+    if means is not None:
+        w = torch.from_numpy(means).double()
+    else:
+        w = cam_weights(acts, torch.from_numpy(run.gradient(layer, target)).double(), method)
     signed = (w[:, None, None] * acts).sum(0)
     contributions = w * acts.mean(dim=(1, 2))
     index = target.index if isinstance(target, ClassLogit) else None

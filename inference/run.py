@@ -30,6 +30,7 @@ from .backprop import backward, batchable, seed_for_logits, seed_for_unit
 from .blocks import call_of, call_name, module_of
 from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
 from .chain import Chain, chain_of
+from .channel_means import channel_gradient_means
 from .demo_conv import DemoConvResult
 from .images import LoadedImage
 from .model import ModelBundle
@@ -204,6 +205,23 @@ class Run:
                 a, score = self._hooked_score(target, at=layer)
                 (grad,) = torch.autograd.grad(score, a, allow_unused=True)
         return self._as_array(grad, a)
+
+    def gradient_channel_means(self, layer: str, target: Target) -> np.ndarray | None:
+        """The mean over positions of d target / d (``layer``'s [C, H, W] output), per channel, float32 [C],
+        when the leaves after the layer keep channel sums (inference.channel_means: VGG's relu5_3 and
+        pools); None otherwise, and the whole ``gradient`` gives it."""
+        if isinstance(target, Unit):
+            return None
+        chain = self._chain(layer)
+        if chain is None:
+            return None
+        at = chain.index(layer)
+        with forward_lock(self._model):
+            end, g = self.primed.get(target, (None, None))
+            if end is None or end < at:
+                end, g = self._seed(target, chain)
+            means = channel_gradient_means(chain, self._modules(), self.tensors, at, end, g)
+        return None if means is None else np.ascontiguousarray(means[0].float().cpu().numpy())
 
     def prime_gradients(self, targets) -> None:
         """Take several logit targets (the top classes, cat, dog) back through the network's linear head

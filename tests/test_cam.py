@@ -238,10 +238,10 @@ def test_primed_gradients_give_the_same_cams(file_bundle, noise_photo):
 @pytest.mark.parametrize("density", [0.05, 0.5, 0.9])
 def test_the_linear_products_sparse_path_equals_the_dense_one(density):
     """After a ReLU most of the gradient is zero; the sparse product must give g·W all the same."""
-    from inference.backprop import SPARSE_BELOW, _linear_vjp
+    from inference.backprop import SPARSE_BELOW, linear_vjp
 
     gen = torch.Generator().manual_seed(2)
     w = torch.randn(300, 700, generator=gen)
     g = torch.randn(3, 300, generator=gen) * (torch.rand(3, 300, generator=gen) < density)
     assert (float((g != 0).float().mean()) < SPARSE_BELOW) == (density < SPARSE_BELOW)
-    np.testing.assert_allclose(_linear_vjp(g, w).numpy(), (g.double() @ w.double()).numpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(linear_vjp(g, w).numpy(), (g.double() @ w.double()).numpy(), rtol=1e-5, atol=1e-4)
