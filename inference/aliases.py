@@ -1,26 +1,53 @@
-"""Friendly names for VGG16's modules, as the write-ups and papers call them.
+"""Friendly names for the VGG family's modules, as the write-ups and papers call them.
 
-This table is the only place that knows VGG16's indices; capture itself walks
-``named_modules()`` and works for any network (a model without a table simply
-has no aliases).
+The issue allows one hand-written per-model table, and this is it: conv1_1 … conv5_3,
+pool1 … pool5, fc6 … fc8 (and bn1_1 … for the _bn variants), generated from VGG's four
+configurations. They are written out rather than imported from torchvision.models.vgg,
+so this module stays free to import (the GUI resolves --layer with it);
+tests/test_aliases.py checks them against torchvision's ``cfgs``. Capture itself walks
+``named_modules()`` and works for any network: a model without a table has no aliases.
 """
 
-_VGG16_FEATURES = [
-    "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",
-    "conv2_1", "relu2_1", "conv2_2", "relu2_2", "pool2",
-    "conv3_1", "relu3_1", "conv3_2", "relu3_2", "conv3_3", "relu3_3", "pool3",
-    "conv4_1", "relu4_1", "conv4_2", "relu4_2", "conv4_3", "relu4_3", "pool4",
-    "conv5_1", "relu5_1", "conv5_2", "relu5_2", "conv5_3", "relu5_3", "pool5",
-]
-_VGG16_CLASSIFIER = ["fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"]
+VGG_CFGS: dict[str, list[int | str]] = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+"""torchvision.models.vgg.cfgs: a conv's output channels, or "M" for a max pool."""
 
-VGG16_ALIASES: dict[str, str] = {
-    **{f"features.{i}": a for i, a in enumerate(_VGG16_FEATURES)},
-    "avgpool": "avgpool",
-    **{f"classifier.{i}": a for i, a in enumerate(_VGG16_CLASSIFIER)},
+VGG_CFG_OF = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
+_VGG_CLASSIFIER = ["fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"]
+
+
+def vgg_aliases(cfg: list[int | str], batch_norm: bool = False) -> dict[str, str]:
+    """Aliases for a VGG built from ``cfg``, in torchvision's ``features.N`` order:
+    each conv is followed by its BatchNorm (``batch_norm``) and its ReLU; "M" ends a block."""
+    features: list[str] = []
+    block, conv = 1, 0
+    for v in cfg:
+        if v == "M":
+            features.append(f"pool{block}")
+            block, conv = block + 1, 0
+            continue
+        conv += 1
+        features.append(f"conv{block}_{conv}")
+        if batch_norm:
+            features.append(f"bn{block}_{conv}")
+        features.append(f"relu{block}_{conv}")
+    return {
+        **{f"features.{i}": a for i, a in enumerate(features)},
+        "avgpool": "avgpool",
+        **{f"classifier.{i}": a for i, a in enumerate(_VGG_CLASSIFIER)},
+    }
+
+
+ALIASES_BY_ARCH: dict[str, dict[str, str]] = {
+    f"{arch}{suffix}": vgg_aliases(VGG_CFGS[cfg], batch_norm=bool(suffix))
+    for arch, cfg in VGG_CFG_OF.items() for suffix in ("", "_bn")
 }
 
-ALIASES_BY_ARCH: dict[str, dict[str, str]] = {"vgg16": VGG16_ALIASES}
+VGG16_ALIASES: dict[str, str] = ALIASES_BY_ARCH["vgg16"]
 
 
 def resolve_layer_name(name: str, aliases: dict[str, str], known: list[str]) -> str | None:
