@@ -1,8 +1,12 @@
-"""The model's layers as a tree (model → group → layer) that tells which layer to show.
+"""The model's layers as a tree that follows its module hierarchy and tells which layer to show.
 
 It is the navigation of ConvScope: clicking a layer, or moving to it with the
 arrow keys, emits ``layerSelected``; the Output column says whether the current
-image has reached that layer yet ("pending…") or what shape it produced.
+image has reached that layer yet ("pending…") or what shape it produced. Rows nest
+by module path (ResNet: layer1 → layer1.0 → conv1 …; widgets/layer_tree_model.py);
+a container whose output is captured (a block, or the layer it ends on) selects that
+output; a shared module's later calls are rows of their own ("relu · call 2"); what
+eval mode never runs (an auxiliary head) is greyed and cannot be selected.
 
 All four columns fit the dock it sits in: as the tree gets narrower, type names get
 short ("MaxPool"), then the Type column goes (its colour stays on the names), then
@@ -17,15 +21,18 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
 
-from widgets.layer_tree_cells import (ALIAS_ROLE, COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, NAME_ROLE, SHAPE_ROLE,
+from widgets.layer_tree_cells import (ALIAS_ROLE, COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, NAME_ROLE, NOT_RUN_SHORT,
+                                      NOT_RUN_TEXT, SHAPE_ROLE,
                                       SUFFIX_ROLE, TYPE_COLOURS, CompactTextDelegate, LayerNameDelegate,
                                       compact_shape, muted_colour, short_type)
+from widgets.layer_tree_model import Row, build_rows
 
-__all__ = ["COL_LAYER", "COL_OUTPUT", "COL_PARAMS", "COL_TYPE", "HEADERS", "PENDING_TEXT", "LayerTree",
-           "compact_count", "format_shape"]
+__all__ = ["COL_LAYER", "COL_OUTPUT", "COL_PARAMS", "COL_TYPE", "HEADERS", "NOT_RUN_TEXT", "PENDING_TEXT",
+           "LayerTree", "compact_count", "format_shape"]
 
 HEADERS = ["Layer", "Type", "Output", "Params"]
 PENDING_TEXT = "pending…"
+NOT_RUN_TIP = "not run in eval mode (an auxiliary head)"
 INDENT = 14  # px per tree level (Qt's 20 spends a third of a narrow dock on indentation)
 TYPE_LEGEND = "Narrow: the Type column is hidden; names are coloured by type (blue Conv2d, teal pooling, purple Linear)"
 WIDE_SHAPE = (128, 112, 112)  # room kept in Output for shapes not computed yet (VGG's widest)
@@ -62,13 +69,14 @@ FITS = (Fit(), Fit(short_types=True), Fit(True, True), Fit(True, True, True), Fi
 
 
 class LayerTree(QTreeWidget):
-    """Model → group → layer tree with a per-layer pending/computed Output column."""
+    """Model → module containers → layer tree with a per-layer pending/computed Output column."""
 
     layerSelected = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._leaves: dict[str, QTreeWidgetItem] = {}
+        self._leaves: dict[str, QTreeWidgetItem] = {}  # each layer's own row, in run order
+        self._shown: dict[str, list[QTreeWidgetItem]] = {}  # every row that shows it (none if never run)
         self._fit = Fit()
         self.setColumnCount(len(HEADERS))
         self.setIndentation(INDENT)
@@ -97,73 +105,88 @@ class LayerTree(QTreeWidget):
 
     # --- building -----------------------------------------------------------------
     def set_model(self, model_name: str, layers: list[dict]) -> None:
-        """Rebuild the tree for ``layers`` (forward order); every layer starts pending."""
+        """Rebuild the tree for ``layers`` (run order), nested by module path; every layer starts pending.
+
+        Top-level containers that are not blocks open (VGG's features, ResNet's layer1); deeper ones and
+        blocks (an Inception module, which is itself a layer) stay closed until a layer in them is selected."""
+        top, shown = build_rows(layers)
         self.blockSignals(True)  # clearing moves the current item; that is not a user selection
         try:
             self.clear()
         finally:
             self.blockSignals(False)
-        self._leaves = {}
+        self._leaves = {name: None for name in shown}  # run order, filled in below
+        self._shown = {name: [] for name in shown}
 
         root = QTreeWidgetItem(self)
         bold = QFont(self.font())
         bold.setBold(True)
         root.setFont(COL_LAYER, bold)
         root.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-
-        groups: dict[str, QTreeWidgetItem] = {}
-        group_params: dict[str, int] = {}
-        group_counts: dict[str, int] = {}
-        for layer in layers:
-            name = str(layer["name"])
-            if name in self._leaves:
-                raise ValueError(f"layer {name!r} listed twice")
-            group = str(layer.get("group") or name.split(".", 1)[0])
-            if group == name:  # a layer with no dot is its own group: it sits at group level
-                leaf = QTreeWidgetItem(root)
-            else:
-                if group not in groups:
-                    item = QTreeWidgetItem(root)
-                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                    groups[group] = item
-                    group_params[group] = 0
-                    group_counts[group] = 0
-                leaf = QTreeWidgetItem(groups[group])
-                group_params[group] += int(layer.get("params") or 0)
-                group_counts[group] += 1
-            self._fill_leaf(leaf, layer)
-            self._leaves[name] = leaf
-
-        for group, item in groups.items():
-            n = group_counts[group]
-            self._set_name(item, group, f"({n} layer{'s' if n != 1 else ''})")
-            self._set_params(item, group_params[group])
-            item.setToolTip(COL_LAYER, f"{group}: {n} layers, {group_params[group]:,} parameters")
-        total = sum(int(layer.get("params") or 0) for layer in layers)
+        for row in top:
+            self._add_row(root, row)
+        total = sum(row.params for row in top)
         n = len(layers)
         self._set_name(root, model_name, f"({n} layer{'s' if n != 1 else ''})")
         self._set_params(root, total)
         root.setToolTip(COL_LAYER, f"{model_name}: {n} layers, {total:,} parameters")
 
-        self.expandAll()
+        root.setExpanded(True)
+        for row, item in zip(top, (root.child(i) for i in range(root.childCount()))):
+            item.setExpanded(row.container and not row.block)
         self._fit_columns()
         self.updateGeometry()
 
-    def _fill_leaf(self, item: QTreeWidgetItem, layer: dict) -> None:
+    def _add_row(self, parent: QTreeWidgetItem, row: Row) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent)
+        layer = row.layer
+        if row.children:
+            n = row.count
+            self._set_name(item, row.label, f"({n} layer{'s' if n != 1 else ''})")
+            tip = f"{row.path}: {n} layers, {row.params:,} parameters"
+            if layer is not None and not row.block:
+                tip += f"; its output is {layer['name']}'s"
+            item.setToolTip(COL_LAYER, tip)
+        else:
+            alias = layer.get("alias")
+            self._set_name(item, row.label, str(alias) if alias else "")
+            item.setData(COL_LAYER, ALIAS_ROLE, str(alias) if alias else row.short or None)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        self._set_params(item, row.params)
+        if layer is not None:
+            self._fill_layer(item, row)
+        for child in row.children:
+            self._add_row(item, child)
+        return item
+
+    def _fill_layer(self, item: QTreeWidgetItem, row: Row) -> None:
+        """The cells of a row that shows a layer: its type, tooltip, and Output (pending, or "not run")."""
+        layer = row.layer
         name = str(layer["name"])
-        alias = layer.get("alias")
-        ltype = str(layer.get("type") or "")
-        params = int(layer.get("params") or 0)
-        self._set_name(item, name, str(alias) if alias else "")
-        item.setData(COL_LAYER, NAME_ROLE, name)
-        item.setData(COL_LAYER, ALIAS_ROLE, str(alias) if alias else None)
-        item.setText(COL_TYPE, ltype)
-        item.setToolTip(COL_TYPE, ltype)
-        if ltype in TYPE_COLOURS:
-            item.setForeground(COL_TYPE, QBrush(TYPE_COLOURS[ltype]))
-        self._set_params(item, params)
+        if row.block or not row.container:  # its own layer: a leaf, or a block's output
+            alias = layer.get("alias")
+            ltype = str(layer.get("type") or "")
+            item.setText(COL_TYPE, ltype)
+            item.setToolTip(COL_TYPE, ltype)
+            if ltype in TYPE_COLOURS:
+                item.setForeground(COL_TYPE, QBrush(TYPE_COLOURS[ltype]))
+            call = f" (call {layer.get('call')} of {layer.get('module')})" if (layer.get("call") or 1) > 1 else ""
+            inside = f"; {row.count - 1} layers inside" if row.block and row.children else ""
+            item.setToolTip(COL_LAYER, f"{name}{f' ({alias})' if alias else ''}{call} — {ltype}, "
+                                       f"{row.params:,} parameters{inside}")
+            self._leaves[name] = item
         item.setTextAlignment(COL_OUTPUT, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setToolTip(COL_LAYER, f"{name}{f' ({alias})' if alias else ''} — {ltype}, {params:,} parameters")
+        if not row.ran:
+            item.setFlags(Qt.ItemFlag.NoItemFlags)  # greyed; the cursor keys pass it by
+            muted = QBrush(muted_colour(self.palette()))
+            for col in range(len(HEADERS)):
+                item.setForeground(col, muted)
+            item.setText(COL_OUTPUT, NOT_RUN_TEXT)
+            item.setToolTip(COL_OUTPUT, NOT_RUN_TIP)
+            item.setToolTip(COL_LAYER, item.toolTip(COL_LAYER) + f"; {NOT_RUN_TIP}")
+            return
+        item.setData(COL_LAYER, NAME_ROLE, name)
+        self._shown[name].append(item)
         self._set_pending(item)
 
     @staticmethod
@@ -214,6 +237,8 @@ class LayerTree(QTreeWidget):
             return short_type(item.text(COL_TYPE)) if self._fit.short_types and item.text(COL_TYPE) else item.text(COL_TYPE)
         if column == COL_OUTPUT and self._fit.compact_shapes and item.data(COL_OUTPUT, SHAPE_ROLE):
             return compact_shape(item.data(COL_OUTPUT, SHAPE_ROLE))
+        if column == COL_OUTPUT and self._fit.compact_shapes and item.text(COL_OUTPUT) == NOT_RUN_TEXT:
+            return NOT_RUN_SHORT
         return item.text(column)
 
     def _items(self) -> list[tuple[QTreeWidgetItem, int]]:
@@ -233,6 +258,7 @@ class LayerTree(QTreeWidget):
         widths = [header.sectionSizeHint(c) for c in range(len(HEADERS))]
         decorated = 1 if self.rootIsDecorated() else 0
         shapes = [WIDE_SHAPE]
+        not_run = False
         for item, depth in self._items():
             font = item.font(COL_LAYER)
             name_fm = QFontMetrics(font) if font.bold() else fm
@@ -250,12 +276,16 @@ class LayerTree(QTreeWidget):
             shape = item.data(COL_OUTPUT, SHAPE_ROLE)
             if shape:
                 shapes.append(tuple(shape))
+            not_run = not_run or item.text(COL_OUTPUT) == NOT_RUN_TEXT
             widths[COL_PARAMS] = max(widths[COL_PARAMS], fm.horizontalAdvance(item.text(COL_PARAMS)) + pad)
         italic = QFont(self.font())
         italic.setItalic(True)
         widths[COL_OUTPUT] = max(widths[COL_OUTPUT], QFontMetrics(italic).horizontalAdvance(PENDING_TEXT) + pad,
                                  *(fm.horizontalAdvance(compact_shape(s) if fit.compact_shapes else format_shape(s))
                                    + pad for s in shapes))
+        if not_run:
+            widths[COL_OUTPUT] = max(widths[COL_OUTPUT],
+                                     fm.horizontalAdvance(NOT_RUN_SHORT if fit.compact_shapes else NOT_RUN_TEXT) + pad)
         if fit.hide_type:
             widths[COL_TYPE] = 0
         return widths
@@ -296,48 +326,67 @@ class LayerTree(QTreeWidget):
             raise KeyError(f"no layer named {name!r} in the tree") from None
 
     def mark_computed(self, name: str, shape: tuple[int, ...]) -> None:
-        """Show the output shape of ``name`` in normal style (its activation is ready)."""
-        item = self._leaf(name)
-        item.setText(COL_OUTPUT, format_shape(shape))
-        item.setData(COL_OUTPUT, SHAPE_ROLE, tuple(int(n) for n in shape))
-        item.setData(COL_OUTPUT, Qt.ItemDataRole.FontRole, None)
-        item.setData(COL_OUTPUT, Qt.ItemDataRole.ForegroundRole, None)
-        item.setToolTip(COL_OUTPUT, f"output: {len(shape)}-D, shape {format_shape(shape)}")
-        if self.fontMetrics().horizontalAdvance(self.shown_text(item, COL_OUTPUT)) > self.header().sectionSize(COL_OUTPUT) - 8:
+        """Show the output shape of ``name`` in normal style (its activation is ready), on its own row
+        and on the containers it ends."""
+        self._leaf(name)
+        refit = False
+        for item in self._shown[name]:
+            item.setText(COL_OUTPUT, format_shape(shape))
+            item.setData(COL_OUTPUT, SHAPE_ROLE, tuple(int(n) for n in shape))
+            item.setData(COL_OUTPUT, Qt.ItemDataRole.FontRole, None)
+            item.setData(COL_OUTPUT, Qt.ItemDataRole.ForegroundRole, None)
+            item.setToolTip(COL_OUTPUT, f"output: {len(shape)}-D, shape {format_shape(shape)}")
+            refit = refit or (self.fontMetrics().horizontalAdvance(self.shown_text(item, COL_OUTPUT))
+                              > self.header().sectionSize(COL_OUTPUT) - 8)
+        if refit:
             self._fit_columns()  # wider than the room kept for shapes (another architecture)
 
     def reset_pending(self) -> None:
-        """Every layer back to pending (a new image started)."""
-        for item in self._leaves.values():
-            self._set_pending(item)
+        """Every layer back to pending (a new image started); what never runs stays "not run"."""
+        for items in self._shown.values():
+            for item in items:
+                self._set_pending(item)
 
     def is_pending(self, name: str) -> bool:
-        """True until ``mark_computed(name, …)`` since the last reset."""
+        """True until ``mark_computed(name, …)`` since the last reset (never for a layer eval mode does not run)."""
         return self._leaf(name).text(COL_OUTPUT) == PENDING_TEXT
 
     def layer_names(self) -> list[str]:
-        """The layer names, in forward order."""
+        """The layer names, in run order (those never run included)."""
         return list(self._leaves)
 
     def item_for(self, name: str) -> QTreeWidgetItem:
-        """The tree item of layer ``name``."""
+        """The row of layer ``name`` itself (a leaf, or a block's container row)."""
         return self._leaf(name)
+
+    def items_showing(self, name: str) -> list[QTreeWidgetItem]:
+        """Every row that selects layer ``name``: its own and the containers whose output it is."""
+        self._leaf(name)
+        return list(self._shown[name])
 
     # --- selection ----------------------------------------------------------------
     def select_layer(self, name: str) -> None:
-        """Make ``name`` current; emits layerSelected once if it was not already current."""
+        """Make ``name`` current, opening the containers on its way; emits layerSelected once if it was
+        not already current (a container row that shows it counts as current). A layer that never runs
+        cannot be selected: it is only scrolled to."""
         item = self._leaf(name)
-        self.setCurrentItem(item)
+        parent = item.parent()
+        while parent is not None:
+            parent.setExpanded(True)
+            parent = parent.parent()
+        if self.selected_layer() != name and item.flags() & Qt.ItemFlag.ItemIsSelectable:
+            self.setCurrentItem(item)
         self.scrollToItem(item)
 
     def selected_layer(self) -> str | None:
-        """Name of the current layer, or None when nothing or a group row is current."""
+        """Name of the layer the current row shows, or None when nothing or a plain container is current."""
         item = self.currentItem()
         return item.data(COL_LAYER, NAME_ROLE) if item is not None else None
 
-    def _on_current_changed(self, current: QTreeWidgetItem | None, _previous) -> None:
+    def _on_current_changed(self, current: QTreeWidgetItem | None, previous: QTreeWidgetItem | None) -> None:
         name = current.data(COL_LAYER, NAME_ROLE) if current is not None else None
-        if name:
+        before = previous.data(COL_LAYER, NAME_ROLE) if previous is not None else None
+        if name and name != before:  # from "layer1.1" to "layer1" (the same tensor): nothing new to show
             self.layerSelected.emit(name)
 
     def sizeHint(self) -> QSize:

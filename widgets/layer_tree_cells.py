@@ -16,8 +16,11 @@ COL_LAYER, COL_TYPE, COL_OUTPUT, COL_PARAMS = range(4)
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # qualified module name; set on leaves only
 SUFFIX_ROLE = Qt.ItemDataRole.UserRole + 2  # trailing part of column 0 painted muted (alias or count)
-ALIAS_ROLE = Qt.ItemDataRole.UserRole + 3  # the leaf's alias: all that column 0 shows when compact
+ALIAS_ROLE = Qt.ItemDataRole.UserRole + 3  # alias (or short call label): all column 0 shows when compact
 SHAPE_ROLE = Qt.ItemDataRole.UserRole + 4  # the output shape (tuple) once computed
+
+NOT_RUN_TEXT = "not run (eval)"  # the Output of a module eval mode never runs (an auxiliary head)
+NOT_RUN_SHORT = "not run"  # the same while shapes are compact
 
 # Type tints, so conv / linear / pooling layers stand apart at a glance.
 TYPE_COLOURS = {
@@ -76,6 +79,8 @@ class CompactTextDelegate(QStyledItemDelegate):
             shape = index.data(SHAPE_ROLE)
             if shape:
                 option.text = compact_shape(shape)
+            elif option.text == NOT_RUN_TEXT:
+                option.text = NOT_RUN_SHORT
 
 
 class LayerNameDelegate(QStyledItemDelegate):
@@ -118,6 +123,8 @@ class LayerNameDelegate(QStyledItemDelegate):
         ltype = self._tree.model().index(index.row(), COL_TYPE, index.parent()).data()
         if type_hidden and not selected and ltype in TYPE_COLOURS:
             colour = TYPE_COLOURS[ltype]  # the type column is gone: its colour stays on the name
+        if not opt.state & QStyle.StateFlag.State_Enabled:
+            colour = muted_colour(pal)  # never run in eval mode: greyed like the rest of its row
         painter.setPen(colour)
         painter.drawText(text_rect, align, head_text)
         if suffix:
