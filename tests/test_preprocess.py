@@ -1,10 +1,21 @@
-"""Preprocessing modes match their definitions, and the reported rect maps the input onto the photo."""
+"""Preprocessing modes match their definitions, and the reported rect maps the input onto the photo.
+
+The engine's input for each architecture (what ``analyze`` hands to ``on_image``) is
+compared with that architecture's weights enum's own ``transforms()``, for a sample
+whose crops, resizes and interpolations differ.
+"""
 import numpy as np
 import pytest
 import torch
+import torchvision
 from PIL import Image
+from torch import nn
 from torchvision import transforms as T
+from torchvision.transforms import functional as TF
 
+from inference.analysis import AnalysisOptions, analyze
+from inference.errors import Cancelled
+from inference.model import ModelBundle
 from inference.preprocess import preprocess
 
 
@@ -81,9 +92,10 @@ def worst_miss(view: torch.Tensor, rect) -> float:
     keep[:6], keep[-6:], keep[:, :6], keep[:, -6:] = False, False, False, False
     assert keep.sum() > 500
     x, y, w, h = (float(v) for v in rect)
-    centres = torch.arange(224, dtype=torch.float64) + 0.5
-    want_x = (x + centres * w / 224).view(1, 224).expand(224, 224)
-    want_y = (y + centres * h / 224).view(224, 1).expand(224, 224)
+    s = view.shape[-1]
+    centres = torch.arange(s, dtype=torch.float64) + 0.5
+    want_x = (x + centres * w / s).view(1, s).expand(s, s)
+    want_y = (y + centres * h / s).view(s, 1).expand(s, s)
     return max((view[0].double() - want_x)[keep].abs().max().item(), (view[1].double() - want_y)[keep].abs().max().item())
 
 
@@ -106,3 +118,78 @@ def test_rect_is_where_torchvision_puts_the_input(mode, size):
 def test_unknown_mode(cat):
     with pytest.raises(ValueError):
         preprocess(cat, "nope")
+
+
+# ---------------------------------------------------------------------- each architecture's own transforms
+# Crop/resize/interpolation: 224/256 bilinear, 299/342, 300/320 bicubic, 224/236, 224/232 (two of them).
+ENGINE_ARCHS = ["vgg16", "inception_v3", "efficientnet_b3", "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_large"]
+
+
+def _weights_transform(arch: str):
+    return torchvision.models.get_model_weights(arch).DEFAULT.transforms()
+
+
+def engine_prepared(path, arch: str, max_side: int | None = None):
+    """(LoadedImage, Prepared) exactly as ``analyze`` makes them for a model of ``arch``, stopped before
+    the forward (so the bundle needs no real network)."""
+    bundle = ModelBundle(nn.Identity(), arch, "untrained", None, False, ["a"], torch.device("cpu"))
+    seen = []
+    options = AnalysisOptions() if max_side is None else AnalysisOptions(max_side=max_side)
+    with pytest.raises(Cancelled):
+        analyze(path, bundle, options, on_image=lambda image, prepared: seen.append((image, prepared)),
+                cancel=lambda: True)
+    return seen[0]
+
+
+@pytest.fixture(scope="module")
+def photos(cat_path, tmp_path_factory):
+    """The cat (451×300), a portrait, and a photo large enough that the engine draws a reduced copy
+    (its network input must still be the transform of the full-size file)."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    out = {"cat": (cat_path, None)}
+    for name, (w, h), max_side in (("portrait", (301, 457), None), ("large", (1603, 1201), 500)):
+        yy, xx = np.mgrid[0:h, 0:w]
+        smooth = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (w + h)], -1)
+        pixels = np.clip(smooth + rng.normal(0, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+        path = folder / f"{name}.png"
+        Image.fromarray(pixels).save(path)
+        out[name] = (path, max_side)
+    return out
+
+
+@pytest.mark.parametrize("arch", ENGINE_ARCHS)
+@pytest.mark.parametrize("photo", ["cat", "portrait", "large"])
+def test_engine_input_is_the_weights_transforms(arch, photo, photos):
+    path, max_side = photos[photo]
+    image, prepared = engine_prepared(path, arch, max_side)
+    assert image.reduced == (max_side is not None)
+    pil = Image.open(path).convert("RGB")
+    tf = _weights_transform(arch)
+    want = tf(pil)
+    crop = tf.crop_size[0]
+    assert prepared.tensor.shape == want.shape == (3, crop, crop)
+    torch.testing.assert_close(prepared.tensor, want, rtol=0, atol=1e-5)
+    # What the views draw is that crop before normalisation (a uint8 round trip of the tensor).
+    resized = TF.center_crop(TF.resize(pil, tf.resize_size, tf.interpolation, antialias=True), tf.crop_size)
+    seen = torch.from_numpy(prepared.view_rgb).permute(2, 0, 1).int()
+    assert (seen - TF.pil_to_tensor(resized).int()).abs().max() <= 1
+
+
+ARCH_RECT_CASES = [pytest.param(arch, size, id=f"{arch}-{size[0]}x{size[1]}")
+                   for arch in ("inception_v3", "efficientnet_b3", "convnext_tiny")
+                   for size in ((451, 300), (300, 451), (1023, 767), (211, 1601))]
+
+
+@pytest.mark.parametrize("arch, size", ARCH_RECT_CASES)
+def test_rect_follows_each_architectures_resize_and_crop(arch, size):
+    tf = _weights_transform(arch)
+    rect = preprocess(Image.new("RGB", size), "imagenet", transform=tf).rect
+    photo = coordinate_photo(*size)
+    view = tf(photo) * torch.tensor(tf.std).view(3, 1, 1) + torch.tensor(tf.mean).view(3, 1, 1)
+    miss = worst_miss(view, rect)
+    assert miss < TOL, f"{arch} {size}: rect {tuple(round(v, 2) for v in rect)} is off by up to {miss:.2f} px"
+    for k in range(4):
+        off = list(rect)
+        off[k] += 1
+        assert worst_miss(view, off) > TOL
