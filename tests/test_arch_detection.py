@@ -32,13 +32,32 @@ def test_each_cnn_is_detected(name):
     assert det.detect_arch(_tv_state(name)) == name
 
 
-@pytest.mark.parametrize("name, head", [("vgg16", "classifier.6"), ("resnet50", "fc"),
-                                        ("mobilenet_v2", "classifier.1"), ("squeezenet1_1", "classifier.1")])
+# One of each family (torchvision submodule), with its head as torchvision names it.
+FINE_TUNED = [("vgg16", "classifier.6"), ("vgg11_bn", "classifier.6"), ("alexnet", "classifier.6"),
+              ("resnet50", "fc"), ("resnext50_32x4d", "fc"), ("wide_resnet50_2", "fc"),
+              ("mobilenet_v2", "classifier.1"), ("mobilenet_v3_small", "classifier.3"),
+              ("squeezenet1_1", "classifier.1"), ("squeezenet1_0", "classifier.1"), ("densenet121", "classifier"),
+              ("efficientnet_b0", "classifier.1"), ("efficientnet_v2_s", "classifier.1"),
+              ("mnasnet0_5", "classifier.1"), ("shufflenet_v2_x0_5", "fc"), ("regnet_y_400mf", "fc"),
+              ("convnext_tiny", "classifier.2")]
+
+
+@pytest.mark.parametrize("name, head", FINE_TUNED)
 def test_fine_tuned_two_class_heads_are_detected(name, head):
     state = _tv_state(name, 2)
     assert det.detect_arch(state) == name
     assert num_classes_of(state, "w.pth", name) == 2 == state[f"{head}.weight"].shape[0]
     check_state_dict(state, None, "w.pth", name)  # fits the 2-class model
+
+
+@pytest.mark.parametrize("classes", [1, 37, 21843])
+def test_any_head_width_is_detected(classes):
+    """The pre-filter puts the head back to 1000 classes: one output (a binary or regression head)
+    and more than 1000 (ImageNet-21k) must work as well as fewer."""
+    for name in ("resnet18", "squeezenet1_1", "convnext_tiny"):
+        state = _tv_state(name, classes)
+        assert det.detect_arch(state) == name
+        assert det.num_classes(state, name) == classes
 
 
 @pytest.mark.parametrize("name", ["googlenet", "inception_v3"])
@@ -107,6 +126,49 @@ def test_identical_signatures_are_reported_as_ambiguous(monkeypatch):
     monkeypatch.setattr(det, "candidates", lambda state: ["resnet18", "resnet34"])
     with pytest.raises(WeightsError, match="r.pth matches both resnet18 and resnet34; give --arch NAME to choose"):
         det.detect_arch(_tv_state("resnet18"), path="r.pth")
+
+
+def test_three_candidates_are_all_named(monkeypatch):
+    sig = det.signature("resnet18")
+    for twin in ("resnet34", "resnet50"):
+        monkeypatch.setitem(det._signatures, twin, det.Signature(twin, sig.shapes, sig.head, sig.aux_keys))
+    monkeypatch.setattr(det, "candidates", lambda state: ["resnet18", "resnet34", "resnet50"])
+    with pytest.raises(WeightsError) as err:
+        det.detect_arch(_tv_state("resnet18"), path="r.pth")
+    assert str(err.value) == "r.pth matches resnet18, resnet34 and resnet50; give --arch NAME to choose"
+    assert det.detect_arch(_tv_state("resnet18"), hint="resnet34") == "resnet34"  # --arch chooses
+
+
+def _save_small(state: dict, path) -> None:
+    """``state`` as a real file: zeros of its shapes (squeezenet1_1: 5 MB)."""
+    torch.save({k: torch.zeros(v.shape, dtype=v.dtype) for k, v in state.items()}, path)
+
+
+def test_the_command_line_says_none_of_them_in_one_line(tmp_path, capsys, cat_path):
+    from cli_helpers import assert_one_line_error, run_cli
+
+    path = tmp_path / "mystery.pth"
+    state = dict(_tv_state("squeezenet1_1"))
+    state["extra.weight"] = torch.zeros(4, 4)  # one unexpected key: no longer any CNN's layout
+    _save_small(state, path)
+    code, out, err = run_cli(capsys, "inspect", cat_path, "--weights", path)
+    assert_one_line_error(code, err, "mystery.pth is none of torchvision's CNNs", "--arch NAME")
+    assert "Traceback" not in err and out == ""
+
+
+def test_the_command_line_names_the_candidates_of_an_ambiguous_file(tmp_path, capsys, cat_path, monkeypatch):
+    from cli_helpers import assert_one_line_error, run_cli
+
+    sig = det.signature("squeezenet1_1")
+    monkeypatch.setitem(det._signatures, "squeezenet1_0",
+                        det.Signature("squeezenet1_0", sig.shapes, sig.head, sig.aux_keys))
+    monkeypatch.setattr(det, "candidates", lambda state: ["squeezenet1_0", "squeezenet1_1"])
+    path = tmp_path / "twin.pth"
+    _save_small(_tv_state("squeezenet1_1", 2), path)
+    code, out, err = run_cli(capsys, "inspect", cat_path, "--weights", path)
+    assert_one_line_error(code, err, "twin.pth matches both squeezenet1_0 and squeezenet1_1",
+                          "give --arch NAME to choose")
+    assert "Traceback" not in err and out == ""
 
 
 def test_class_count_from_any_head():
