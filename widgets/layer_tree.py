@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
 
 from widgets.layer_tree_cells import (ALIAS_ROLE, COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, NAME_ROLE, NOT_RUN_SHORT,
-                                      NOT_RUN_TEXT, SHAPE_ROLE,
+                                      NOT_RUN_TEXT, PATH_ROLE, SHAPE_ROLE,
                                       SUFFIX_ROLE, TYPE_COLOURS, CompactTextDelegate, LayerNameDelegate,
                                       compact_shape, muted_colour, short_type)
 from widgets.layer_tree_model import Row, build_rows
@@ -34,6 +34,7 @@ HEADERS = ["Layer", "Type", "Output", "Params"]
 PENDING_TEXT = "pending…"
 NOT_RUN_TIP = "not run in eval mode (an auxiliary head)"
 INDENT = 14  # px per tree level (Qt's 20 spends a third of a narrow dock on indentation)
+NARROW_INDENT = 9  # the last resort of a deep tree (ResNet's layer2.0.downsample.0) in a narrow dock
 TYPE_LEGEND = "Narrow: the Type column is hidden; names are coloured by type (blue Conv2d, teal pooling, purple Linear)"
 WIDE_SHAPE = (128, 112, 112)  # room kept in Output for shapes not computed yet (VGG's widest)
 
@@ -63,9 +64,11 @@ class Fit:
     hide_type: bool = False
     compact_names: bool = False
     compact_shapes: bool = False
+    indent: int = INDENT
 
 
-FITS = (Fit(), Fit(short_types=True), Fit(True, True), Fit(True, True, True), Fit(True, True, True, True))
+FITS = (Fit(), Fit(short_types=True), Fit(True, True), Fit(True, True, True), Fit(True, True, True, True),
+        Fit(True, True, True, True, NARROW_INDENT))
 
 
 class LayerTree(QTreeWidget):
@@ -139,6 +142,7 @@ class LayerTree(QTreeWidget):
 
     def _add_row(self, parent: QTreeWidgetItem, row: Row) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent)
+        item.setData(COL_LAYER, PATH_ROLE, row.path)
         layer = row.layer
         if row.children:
             n = row.count
@@ -147,6 +151,7 @@ class LayerTree(QTreeWidget):
             if layer is not None and not row.block:
                 tip += f"; its output is {layer['name']}'s"
             item.setToolTip(COL_LAYER, tip)
+            item.setData(COL_LAYER, ALIAS_ROLE, row.short or None)
         else:
             alias = layer.get("alias")
             self._set_name(item, row.label, str(alias) if alias else "")
@@ -267,7 +272,7 @@ class LayerTree(QTreeWidget):
                 text = item.data(COL_LAYER, ALIAS_ROLE) or item.text(COL_LAYER)[: len(item.text(COL_LAYER)) - len(suffix)]
             else:
                 text = item.text(COL_LAYER)
-            widths[COL_LAYER] = max(widths[COL_LAYER], (depth + decorated) * self.indentation()
+            widths[COL_LAYER] = max(widths[COL_LAYER], (depth + decorated) * fit.indent
                                     + name_fm.horizontalAdvance(text.rstrip()) + pad)
             ltype = item.text(COL_TYPE)
             if ltype:
@@ -301,11 +306,13 @@ class LayerTree(QTreeWidget):
             if sum(widths) <= available:
                 break
         else:
-            widths[COL_LAYER] = max(available - sum(widths[1:]), 4 * self.indentation())
+            widths[COL_LAYER] = max(available - sum(widths[1:]), 4 * fit.indent)
         widths[COL_LAYER] += max(available - sum(widths), 0)
         changed = fit != self._fit
         self._fit = fit
         self.setColumnHidden(COL_TYPE, fit.hide_type)
+        if self.indentation() != fit.indent:
+            self.setIndentation(fit.indent)
         self.headerItem().setToolTip(COL_LAYER, TYPE_LEGEND if fit.hide_type else "")
         header = self.header()
         for col, width in enumerate(widths):
@@ -314,9 +321,13 @@ class LayerTree(QTreeWidget):
         if changed:
             self.viewport().update()
 
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._fit_columns()
+    def viewportEvent(self, event):
+        """Refit whenever the viewport's width changes: a resize, or the scroll bar coming or going as
+        containers open and close."""
+        handled = super().viewportEvent(event)
+        if event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return handled
 
     # --- state --------------------------------------------------------------------
     def _leaf(self, name: str) -> QTreeWidgetItem:

@@ -14,10 +14,11 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 
 COL_LAYER, COL_TYPE, COL_OUTPUT, COL_PARAMS = range(4)
 
-NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # qualified module name; set on leaves only
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the layer selecting the row shows; None on rows that select nothing
 SUFFIX_ROLE = Qt.ItemDataRole.UserRole + 2  # trailing part of column 0 painted muted (alias or count)
 ALIAS_ROLE = Qt.ItemDataRole.UserRole + 3  # alias (or short call label): all column 0 shows when compact
 SHAPE_ROLE = Qt.ItemDataRole.UserRole + 4  # the output shape (tuple) once computed
+PATH_ROLE = Qt.ItemDataRole.UserRole + 5  # the row's module path (a container) or layer name (a leaf)
 
 NOT_RUN_TEXT = "not run (eval)"  # the Output of a module eval mode never runs (an auxiliary head)
 NOT_RUN_SHORT = "not run"  # the same while shapes are compact

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Row", "build_rows", "row_label"]
+__all__ = ["Row", "build_rows", "row_label", "short_label"]
 
 
 @dataclass(eq=False)
@@ -23,7 +23,7 @@ class Row:
     path: str                        # module path of a container, layer name of a leaf
     label: str                       # what column 0 shows before any alias: "relu · call 2", "features.0"
     container: bool
-    short: str = ""                  # what it shows in a narrow dock, if shorter: "relu · 2"
+    short: str = ""                  # what it shows in a narrow dock, if shorter: "relu · 2", "0"
     layer: dict | None = None        # the layer this row shows: its own, a block's, or the one ending it
     block: bool = False              # a container whose own output is captured
     children: list["Row"] = field(default_factory=list)
@@ -65,6 +65,13 @@ def row_label(path: str) -> str:
     return parts[-1]
 
 
+def short_label(path: str) -> str:
+    """The label of a narrow dock: a deep index alone ("layer2.0.downsample.0" → "0", under its "downsample"
+    row, as ``print(model)`` writes it); top-level groups keep theirs ("features.0", "layer1.0")."""
+    parts = path.split(".")
+    return parts[-1] if parts[-1].isdigit() and len(parts) > 2 else row_label(path)
+
+
 def _module_of(layer: dict) -> str:
     return str(layer.get("module") or str(layer["name"]).split("#", 1)[0])
 
@@ -96,7 +103,8 @@ def build_rows(layers: list[dict]) -> tuple[list[Row], dict[str, list[Row]]]:
         if row is None:
             if parent is None:
                 parent = path.rsplit(".", 1)[0] if "." in path else ""
-            row = Row(path, row_label(path), container=True)
+            short = short_label(path)
+            row = Row(path, row_label(path), container=True, short=short if short != row_label(path) else "")
             (container(parent).children if parent else top).append(row)
             containers[path] = row
         return row
@@ -112,9 +120,10 @@ def build_rows(layers: list[dict]) -> tuple[list[Row], dict[str, list[Row]]]:
             row = container(module, parent)
             row.layer, row.block = layer, True
         else:
-            call, label = _call_of(layer), row_label(module)
-            row = (Row(name, f"{label} · call {call}", container=False, short=f"{label} · {call}", layer=layer)
-                   if call > 1 else Row(name, label, container=False, layer=layer))
+            call, label, short = _call_of(layer), row_label(module), short_label(module)
+            if call > 1:
+                label, short = f"{label} · call {call}", f"{short} · {call}"
+            row = Row(name, label, container=False, short=short if short != label else "", layer=layer)
             (container(parent).children if parent else top).append(row)
         shown[name] = [row]
 
