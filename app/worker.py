@@ -158,8 +158,13 @@ class InferenceWorker(ProbeSlots, QObject):
             "path": bundle.path, "pretrained": bundle.pretrained, "device": str(bundle.device),
             "class_names": list(bundle.class_names), "notice": bundle.notice, "imagenet_head": bundle.imagenet_head,
             "generation": generation, "kernels": _kernels(bundle), **_imagenet_file(bundle.arch),
-            "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group}
-                       for s in layer_specs(bundle)],
+            # In run order; the hierarchy is in "parent" (the containing module, "" at the top), so the tree
+            # can nest without parsing names: "call" > 1 is a shared module's later call, "block" a
+            # container's own output, "ran" False a module eval mode never runs (an auxiliary head),
+            # "ends" the containers whose output is this same tensor.
+            "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group,
+                        "module": s.module, "call": s.call, "parent": s.parent, "block": s.block, "ran": s.ran,
+                        "ends": list(s.ends)} for s in layer_specs(bundle)],
         }
 
     # ----------------------------------------------------------------- analysis

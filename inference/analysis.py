@@ -48,9 +48,10 @@ def _noop(*_):
 _NESTED: "weakref.WeakKeyDictionary[torch.nn.Module, list[LayerSpec]]" = weakref.WeakKeyDictionary()
 
 
-def layer_specs(bundle: ModelBundle, nested: bool = False) -> list[LayerSpec]:
-    """The layers a run of ``bundle`` records: its leaves (``nested=False``, today's list), or every call and
-    block output in run order (``inference.blocks``; run.py must resolve per-call and block names first)."""
+def layer_specs(bundle: ModelBundle, nested: bool = True) -> list[LayerSpec]:
+    """The layers a run of ``bundle`` records: every call of every leaf and every block output, in run order
+    (``inference.blocks``: ResNet's ``layer1.0`` and ``layer1.0.relu#2``), or its leaves alone
+    (``nested=False``: one entry per module, as the first round listed them). For VGG both are the same."""
     if not nested:
         return describe_layers(bundle.model, bundle.aliases)
     model = bundle.model

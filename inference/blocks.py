@@ -64,6 +64,13 @@ def call_name(module: str, call: int) -> str:
     return module if call == 1 else f"{module}#{call}"
 
 
+def alone(name: str, calls: dict[str, int], names) -> bool:
+    """Whether layer ``name`` can be edited or differentiated by itself: its module runs once, or the
+    listed ``names`` give each call its own name (``layer1.0.relu#2``), so a hook can pick the call.
+    A leaf-only list names a shared module once for all its calls: that one cannot."""
+    return calls.get(name, 1) == 1 or call_name(module_of(name), 2) in names
+
+
 def is_leaf(module: nn.Module) -> bool:
     return not any(True for _ in module.children())
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .blocks import alone
 from .classes import IMAGENET_CAT_CLASSES, IMAGENET_DOG_CLASSES
 from .probes import ClassLogit, LogProbSum, Target
 
@@ -137,16 +138,19 @@ def upsample_to_input(cam_map: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def default_cam_layer(specs, shapes: dict[str, tuple[int, ...]], calls: dict[str, int] | None = None) -> str | None:
     """The last ReLU whose output is [C, H, W] with more than one position (VGG16: features.29, relu5_3),
     derived from the model, not from a table. A module that runs more than once (ResNet's shared
-    ReLUs) cannot be differentiated alone, so it is passed over; and when a later layer that is not a
-    pooling layer works at a coarser resolution (ResNet: layer4.1.bn2, 7×7, after the stem's ReLU at
-    112×112), that layer is the answer: the last stage is where a CAM is most about the class."""
+    ReLUs) is taken call by call when the specs name each call (ResNet-18: ``layer4.1.relu#2``, the
+    last block's output), and passed over when they name it once for all its calls (it cannot be
+    differentiated alone); and when a later layer that is not a pooling layer works at a coarser
+    resolution than the last ReLU left (the stem's ReLU at 112×112 in a leaf-only ResNet list), that
+    layer is the answer: the last stage is where a CAM is most about the class."""
     calls = calls or {}
+    names = {s.name for s in specs}
 
     def area(name):
         return shapes[name][1] * shapes[name][2]
 
     spatial = [s for s in specs if len(shapes.get(s.name, ())) == 3 and area(s.name) > 1
-               and calls.get(s.name, 1) == 1]
+               and alone(s.name, calls, names)]
     if not spatial:
         return None
     relus = [i for i, s in enumerate(spatial) if s.type == "ReLU"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .blocks import alone
 from .field_box import Box, Field, FieldTable, box_on_photo, clip_box
 from .probes import Unit
 from .receptive_field import field_table
@@ -122,11 +123,10 @@ def probe_of_run(run, layer: str, channel: int, y: int, x: int, *, effective: bo
         box_full = (box_photo[0] * sx, box_photo[1] * sy, box_photo[2] * sx, box_photo[3] * sy)
 
     erf, erf_note = None, None
-    runs = run.calls.get(name, 1)
     if not effective:
         erf_note = "not asked for"
-    elif runs > 1:
-        erf_note = (f"{layer} runs {runs} times in one forward (a shared module): "
+    elif not alone(name, run.calls, run.layers):
+        erf_note = (f"{layer} runs {run.calls[name]} times in one forward (a shared module): "
                     "its effective field cannot be taken alone")
     else:
         grad = run.input_gradient(Unit(name, channel, y, x))

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .blocks import call_name
 from .capture import leaf_modules
 from .field_box import IDENTITY, Field, FieldTable
 from .field_ops import Info, adaptive, function_info, pair, slide, tensors
@@ -82,6 +83,8 @@ class _Tracer(TorchFunctionMode):
         self._known = known
         self.depth = 0                         # > 0 inside a known leaf: its geometry stands for its ops
         self.where = "the input"               # the last leaf seen, for the notes
+        self._calls: dict[str, int] = {}       # how often each module has returned so far
+        self._last = None                      # (id, version) of the last recorded output
         self.layers: dict[str, tuple[Info | None, tuple[int, ...] | None, str]] = {}
 
     def of(self, t) -> Info | None:
@@ -125,13 +128,30 @@ class _Tracer(TorchFunctionMode):
                 if info is not None:
                     for t in tensors(output):
                         self.mark(t, info)
-            info = self.of(y)
-            if y is not None and info is None:
-                info = f"{_describe(name, module)} does not compute from the network's input"
             self.where = name
-            self.layers[name] = (info, None if y is None else tuple(y.shape), type(module).__name__)
+            self._record(name, module, y)
             return None
         return hook
+
+    def block_hook(self, name: str):
+        """A container's output is recorded (never marked) when it is a block's own (a residual sum, a
+        concatenation): not the tensor the last recorded layer returned, as inference.blocks lists them."""
+        def hook(module, args, output):
+            y = next(iter(tensors(output)), None)
+            if y is not None and self._last == (id(y), y._version):
+                return None  # a plain container (a Sequential): its output is already listed
+            self._record(name, module, y)
+            return None
+        return hook
+
+    def _record(self, name: str, module: nn.Module, y) -> None:
+        """The field of this call's output, under the layer name capture gives it (``relu#2`` …)."""
+        k = self._calls[name] = self._calls.get(name, 0) + 1
+        info = self.of(y)
+        if y is not None and info is None:
+            info = f"{_describe(name, module)} does not compute from the network's input"
+        self.layers[call_name(name, k)] = (info, None if y is None else tuple(y.shape), type(module).__name__)
+        self._last = None if y is None else (id(y), y._version)
 
 
 def meta_copy(model: nn.Module) -> nn.Module:
@@ -178,9 +198,12 @@ def _trace(model: nn.Module, input_size: tuple[int, int], names: list[str]) -> F
     leaves = dict(leaf_modules(model))
     tracer = _Tracer({n for n, m in leaves.items() if isinstance(m, _KNOWN)})
     handles = []
-    for name, m in leaves.items():
-        handles.append(m.register_forward_pre_hook(tracer.pre_hook(name), with_kwargs=True))
-        handles.append(m.register_forward_hook(tracer.post_hook(name)))
+    for name, m in model.named_modules():
+        if name in leaves:
+            handles.append(m.register_forward_pre_hook(tracer.pre_hook(name), with_kwargs=True))
+            handles.append(m.register_forward_hook(tracer.post_hook(name)))
+        elif name:
+            handles.append(m.register_forward_hook(tracer.block_hook(name)))
     x = torch.zeros((1, _input_channels(model), *input_size), device="meta")
     try:
         with torch.no_grad(), tracer:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .backprop import backward, batchable, seed_for_logits, seed_for_unit
-from .blocks import call_of, call_name, module_of
+from .blocks import alone, call_of, call_name, module_of
 from .capture import ActivationCapture, LayerOutput, LayerSpec, leaf_modules, out_of_place, to_numpy
 from .chain import Chain, chain_of
 from .channel_means import channel_gradient_means
@@ -120,9 +120,8 @@ class Run:
             index = self.layers[name].index
         except KeyError:
             raise ValueError(f"no layer named {name!r} in this run") from None
-        runs = self.calls.get(name, 1)
-        if runs > 1 and call_name(module_of(name), 2) not in self.layers:  # leaf-only specs: one name, every call
-            raise ValueError(f"{name} runs {runs} times in one forward (a shared module): "
+        if not alone(name, self.calls, self.layers):  # leaf-only specs: one name for every call
+            raise ValueError(f"{name} runs {self.calls[name]} times in one forward (a shared module): "
                              "its output cannot be edited or differentiated alone; choose another layer")
         return index
 

@@ -181,13 +181,25 @@ def test_resnet_default_layer_is_derived_from_the_model(cat_path):
                          False, ["a", "b", "c"], torch.device("cpu"))
     run = analyze(cat_path, bundle)
     shapes = {n: o.shape for n, o in run.layers.items()}
-    # Each block's ReLU runs twice (it cannot be differentiated alone); the stem's runs once, at
-    # 112×112; the last stage's last layer of its own is layer4.1.bn2, at 7×7.
+    # Each block's ReLU runs twice, and each call is a layer of its own: the last ReLU is the second
+    # call of the last block's, whose output is the block's (and layer4's), at 7×7.
     assert run.calls["layer4.1.relu"] == 2
     layer = default_cam_layer(run.specs, shapes, run.calls)
-    assert layer == "layer4.1.bn2"
+    assert layer == "layer4.1.relu#2"
     cam = grad_cam(run, layer, ClassLogit(2))
     assert cam.raw.shape == (7, 7) and cam.weights.shape == (512,)
+    # Against autograd on a plain forward cut after layer4 (that call's output).
+    m = bundle.model
+    x = run.prepared.tensor.unsqueeze(0).contiguous()
+    with torch.no_grad():
+        a = m.layer4(m.layer3(m.layer2(m.layer1(m.maxpool(m.relu(m.bn1(m.conv1(x))))))))
+    a = a.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(m.fc(torch.flatten(m.avgpool(a), 1))[0, 2], a)
+    _close(cam.weights, g[0].double().mean(dim=(1, 2)).numpy(), "weights")
+    # A leaf-only list names both calls "layer4.1.relu": passed over for the last stage's own layer.
+    leaf_specs = layer_specs(bundle, nested=False)
+    assert default_cam_layer(leaf_specs, shapes, run.calls) == "layer4.1.bn2"
 
 
 def test_targets_from_what_a_user_types():

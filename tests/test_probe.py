@@ -177,8 +177,36 @@ def test_a_model_with_a_skip_connection(residual_run):
     assert not probe.erf[~inside].any() and probe.erf[inside].any()
 
 
-def test_a_shared_module_gets_its_box_but_no_effective_field(residual_run):
-    probe = probe_of_run(residual_run, "relu", live_channel(residual_run, "relu", 10, 10), 10, 10)
+def test_each_call_of_a_shared_module_gets_its_own_effective_field(residual_run):
+    """The nested list names the ReLU's two calls ``relu`` and ``relu#2``: each is probed alone."""
+    run = residual_run
+    x = run.prepared.tensor.unsqueeze(0).clone().requires_grad_(True)
+    outs = []
+    handle = run.bundle.model.relu.register_forward_hook(lambda m, a, o: outs.append(o))
+    try:
+        with torch.enable_grad():
+            run.bundle.model(x)
+    finally:
+        handle.remove()
+    for call, name in enumerate(("relu", "relu#2")):
+        channel = live_channel(run, name, 10, 10)
+        probe = probe_of_run(run, name, channel, 10, 10)
+        assert probe.field is not None and probe.box_input == probe.field.box(10, 10)
+        (g,) = torch.autograd.grad(outs[call][0, channel, 10, 10], x, retain_graph=True)
+        expected = g[0].abs().sum(0).numpy()
+        np.testing.assert_allclose(probe.erf, expected, rtol=1e-4, atol=1e-6 * float(expected.max()))
+        np.testing.assert_array_equal(probe.hypercolumn, run.layers[name].data[:, 10, 10])
+
+
+def test_a_shared_module_named_once_gets_its_box_but_no_effective_field(residual_run):
+    """A leaf-only list names both calls ``relu``: no one tensor to differentiate, so a note instead."""
+    from inference.analysis import capture_run, layer_specs
+    from inference.run import Run
+
+    leaves = Run(residual_run.bundle, residual_run.image, residual_run.prepared,
+                 layer_specs(residual_run.bundle, nested=False))
+    capture_run(leaves, lambda _layer: None)
+    probe = probe_of_run(leaves, "relu", live_channel(leaves, "relu", 10, 10), 10, 10)
     assert probe.field is not None and probe.box_input == probe.field.box(10, 10)
     assert probe.erf is None and "runs 2 times" in probe.erf_note
-    np.testing.assert_array_equal(probe.hypercolumn, residual_run.layers["relu"].data[:, 10, 10])
+    np.testing.assert_array_equal(probe.hypercolumn, leaves.layers["relu"].data[:, 10, 10])

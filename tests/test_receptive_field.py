@@ -19,8 +19,8 @@ def vgg_geometry():
         return vgg16().eval()
 
 
-def gradient_supports(model: nn.Module, module: nn.Module, x: torch.Tensor, units) -> list:
-    """[((y, x), mask)]: where d units / d input is non-zero, [H, W] bool, for each (y, x) of ``units``: the units of every channel there, in ``module``'s last output (a
+def gradient_supports(model: nn.Module, module: nn.Module, x: torch.Tensor, units, call: int = 0) -> list:
+    """[((y, x), mask)]: where d units / d input is non-zero, [H, W] bool, for each (y, x) of ``units``: the units of every channel there, in ``module``'s output of its ``call``-th call (0-based; -1 the last; a
     concatenation's channels each see one branch; the field is all of them). With positive weights, positive
     inputs and no max (no ReLU cut, no argmax) nothing cancels, so the support is exactly the input pixels
     those units depend on. Each position gets its own copy of ``x`` in the batch (eval mode: the copies do
@@ -33,7 +33,7 @@ def gradient_supports(model: nn.Module, module: nn.Module, x: torch.Tensor, unit
         model(batch)
     finally:
         handle.remove()
-    out = outs[-1]
+    out = outs[call]
     score = sum(out[k, :, y, xx].sum() for k, (y, xx) in enumerate(where))
     (g,) = torch.autograd.grad(score, batch)
     return [((y, xx), g[k].abs().sum(0) > 0) for k, (y, xx) in enumerate(where)]
@@ -110,15 +110,15 @@ def corners_and_centre(map_size):
     return [(0, 0), (h // 2, w // 2), (h - 1, w - 1), (1, w - 2)]
 
 
-RESNET_LAYERS = ["maxpool", "layer1.0.conv2", "layer1.0.relu", "layer2.0.downsample.1", "layer2.0.relu",
-                 "layer3.0.bn2", "layer3.1.relu", "layer4.0.conv1"]
+RESNET_LAYERS = ["maxpool", "layer1.0.conv2", "layer1.0.relu", "layer1.0.relu#2", "layer2.0.downsample.1",
+                 "layer2.0.relu#2", "layer3.0.bn2", "layer3.1.relu#2", "layer4.0.conv1"]
 
 
 def test_resnet18_fields_are_the_gradient_support(resnet):
     """Each field equals the input pixels the unit really depends on, in a positive-weight copy of the same
     ResNet-18 whose max pool is an average pool of the same geometry (so the gradient reaches every pixel).
-    ``layerN.M.relu`` runs twice per block: its field is that of its last call, after the residual add,
-    which is the output the engine keeps."""
+    ``layerN.M.relu`` runs twice per block: ``layerN.M.relu`` is its first call, ``layerN.M.relu#2`` its
+    second, after the residual add (which is also what the block returns)."""
     model, table = resnet
     from torchvision.models import resnet18
 
@@ -134,14 +134,15 @@ def test_resnet18_fields_are_the_gradient_support(resnet):
         assert field is not None, table.note(name)
         assert at_size.field(name) == field
         units = corners_and_centre(at_size.map_sizes[name])
-        for (y, xx), support in gradient_supports(twin, modules[name], x, units):
+        module, _, k = name.partition("#")
+        for (y, xx), support in gradient_supports(twin, modules[module], x, units, int(k or 1) - 1):
             assert torch.equal(support, box_mask(field.box(y, xx), size)), (name, y, xx, field)
 
 
 def test_resnet18_residual_join_is_the_union_of_its_branches(resnet):
     _, table = resnet
     main, skip = table.field("layer2.0.bn2"), table.field("layer2.0.downsample.1")
-    assert table.field("layer2.0.relu") == main.union(skip)
+    assert table.field("layer2.0.relu#2") == main.union(skip)
     assert table.field("fc") is None and "no spatial output" in table.note("fc")
 
 
@@ -287,3 +288,28 @@ def test_deriving_leaves_the_model_untouched():
     with torch.no_grad():
         assert torch.equal(model(x), before)
     assert calls == [1]
+
+
+class _Skip(nn.Module):
+    """A block whose output no leaf returns: x + conv(x)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 5, padding=2)
+
+    def forward(self, x):
+        return x + self.conv(x)
+
+
+def test_a_blocks_own_output_gets_its_field_and_a_plain_container_none():
+    torch.manual_seed(5)
+    model = positive(nn.Sequential(nn.Conv2d(3, 3, 3, stride=2), _Skip(), nn.AvgPool2d(2)))
+    size = (41, 37)  # every input row and column reaches the strided conv's output
+    table = field_table(model, size)
+    modules = dict(model.named_modules())
+    field = table.field("1")  # the block: its residual sum
+    assert field is not None and field == table.field("0").union(table.field("1.conv"))
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(2)) + 0.5
+    for (y, xx), support in gradient_supports(model, modules["1"], x, corners_and_centre(table.map_sizes["1"])):
+        assert torch.equal(support, box_mask(field.box(y, xx), size)), (y, xx, field)
+    assert "" not in table.fields and "2" in table.fields  # the Sequential itself returns "2"'s tensor

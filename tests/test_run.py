@@ -10,10 +10,11 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from inference.analysis import AnalysisOptions, analyze
+from inference.analysis import AnalysisOptions, analyze, capture_run, layer_specs
 from inference.chain import chain_of
 from inference.model import ModelBundle, prepare
 from inference.probes import ChannelEdit, ClassLogit, LogProbSum, Unit
+from inference.run import Run
 
 RTOL = 1e-5        # re-runs: the same float32 ops on the same values
 GRAD_RTOL = 1e-4   # gradients: a backward through up to 16 layers, in another memory format
@@ -97,15 +98,33 @@ def _edited_forward(model, x, layer, channels, mode):
             out[:, channels] = out[:, channels] * 2.5
         return out
 
-    outs = {}
     handles = [_module(model, layer).register_forward_hook(edit)]
-    for name, m in model.named_modules():
-        if name and not list(m.children()):
-            handles.append(m.register_forward_hook(lambda m, a, o, n=name: outs.__setitem__(n, o[0].clone())))
-    with torch.no_grad():
-        logits = model(x.unsqueeze(0))
-    for h in handles:
-        h.remove()
+    try:
+        return _every_call(model, x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _every_call(model, x):
+    """(logits, {name: output}) of a forward with every call of every module cloned, a module's
+    later calls named ``name#2`` …, as the engine names them."""
+    outs, calls = {}, {}
+
+    def record(name):
+        def hook(m, args, out):
+            k = calls[name] = calls.get(name, 0) + 1
+            if isinstance(out, torch.Tensor):
+                outs[name if k == 1 else f"{name}#{k}"] = out[0].clone()
+        return hook
+
+    handles = [m.register_forward_hook(record(name)) for name, m in model.named_modules() if name]
+    try:
+        with torch.no_grad():
+            logits = model(x.unsqueeze(0))
+    finally:
+        for h in handles:
+            h.remove()
     return logits[0], outs
 
 
@@ -157,11 +176,12 @@ def test_resnet_rerun_equals_an_edited_forward(resnet_run, resnet_reference, lay
     assert "fc" in result.changed and layer in result.changed
     for name, out in result.changed.items():
         _close(out.data, outs[name], name)
-    # Every layer the edit changed is reported (shared modules such as a block's ReLU excepted).
+    # Every layer the edit changed is reported, each call of a block's shared ReLU and the blocks included.
     _, plain = _edited_forward(resnet_reference, resnet_run.prepared.tensor, layer, [], "zero")  # no edit
-    shared = {n for n, k in resnet_run.calls.items() if k > 1}
-    moved = {n for n, o in outs.items() if n not in shared and not torch.equal(o, plain[n])}
+    moved = {n for n, o in outs.items() if n in resnet_run.layers and not torch.equal(o, plain[n])}
     assert moved and moved <= set(result.changed)
+    if layer.startswith("layer"):
+        assert any("#" in n for n in moved)  # inside the blocks: a shared ReLU's second call is one of them
 
 
 def test_rerun_leaves_the_run_as_it_was(vgg_run, reference_forward):
@@ -288,24 +308,22 @@ def test_copy_learning_needs_a_full_pass(resnet_state, resnet_reference, cat_pat
     bundle = _resnet_bundle(resnet_state)
     partial = analyze(cat_path, bundle, AnalysisOptions(layers=frozenset({"conv1", "layer1.0.bn2", "fc"})))
     full = analyze(cat_path, bundle)
-    outs = {}
-    handles = [m.register_forward_hook(lambda m, a, o, n=n: outs.__setitem__(n, o[0].clone()))
-               for n, m in resnet_reference.named_modules() if n and not list(m.children())]
-    with torch.no_grad():
-        resnet_reference(full.prepared.tensor.unsqueeze(0))
-    for h in handles:
-        h.remove()
+    _, outs = _every_call(resnet_reference, full.prepared.tensor)
     _close(partial.layers["layer1.0.bn2"].data, outs["layer1.0.bn2"], "partial bn2")
     for name, layer in full.layers.items():
         _close(layer.data, outs[name], name)
 
 
-def test_a_shared_module_is_refused_with_one_line(resnet_run):
-    """ResNet's BasicBlock calls its one ReLU twice: its output is not one tensor to edit or differentiate."""
-    assert resnet_run.calls["layer1.0.relu"] == 2
-    for probe in (lambda: resnet_run.rerun("layer1.0.relu", ChannelEdit((0,), "zero")),
-                  lambda: resnet_run.gradient("layer1.0.relu", ClassLogit(0)),
-                  lambda: resnet_run.gradient("layer1.0.conv2", Unit("layer1.0.relu", 0, 1, 1))):
+def test_a_shared_module_is_refused_with_one_line(resnet_state, resnet_run):
+    """ResNet's BasicBlock calls its one ReLU twice: a leaf-only list names both calls "layer1.0.relu",
+    which is then not one tensor to edit or differentiate (the nested list names each call: test_blocks)."""
+    bundle = _resnet_bundle(resnet_state)
+    leaves = Run(bundle, None, resnet_run.prepared, layer_specs(bundle, nested=False))
+    capture_run(leaves, lambda _layer: None)
+    assert leaves.calls["layer1.0.relu"] == 2
+    for probe in (lambda: leaves.rerun("layer1.0.relu", ChannelEdit((0,), "zero")),
+                  lambda: leaves.gradient("layer1.0.relu", ClassLogit(0)),
+                  lambda: leaves.gradient("layer1.0.conv2", Unit("layer1.0.relu", 0, 1, 1))):
         with pytest.raises(ValueError, match="runs 2 times in one forward"):
             probe()
 
