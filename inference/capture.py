@@ -31,6 +31,7 @@ The same full pass learns whether the model is a plain chain of its leaves
 Per-channel statistics are computed when asked (``LayerOutput.compute_stats``):
 the worker does it off the UI thread, the CLI when it reports.
 """
+import itertools
 import time
 import weakref
 from contextlib import contextmanager
@@ -193,10 +194,35 @@ def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None, nes
     return specs
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A model's module tree as a capture walks it, listed once per model (a walk of DenseNet's 430 modules
+    costs 1-2 ms, as much as capture's own work): a captured model's structure is fixed, as ``_MUST_COPY``
+    already assumes."""
+
+    modules: tuple[tuple[str, nn.Module], ...]   # named_modules() without the root
+    leaves: tuple[nn.Module, ...]
+    inplace: tuple[nn.Module, ...]                # modules with an ``inplace`` flag (ReLU, Hardswish, Dropout...)
+
+
+_PLANS: "weakref.WeakKeyDictionary[nn.Module, _Plan]" = weakref.WeakKeyDictionary()
+
+
+def _plan(model: nn.Module) -> _Plan:
+    plan = _PLANS.get(model)
+    if plan is None:
+        modules = tuple((n, m) for n, m in model.named_modules() if n)
+        leaves = tuple(m for _, m in modules if not any(True for _ in m.children()))
+        # Looked for, not getattr'd: a module without it raises inside nn.Module.__getattr__ (2 us each).
+        inplace = tuple(m for m in leaves if "inplace" in m.__dict__ or hasattr(type(m), "inplace"))
+        plan = _PLANS[model] = _Plan(modules, leaves, inplace)
+    return plan
+
+
 @contextmanager
 def out_of_place(model: nn.Module):
     """Run the model's in-place modules out of place, so every module's output stays what it computed."""
-    switched = [m for _, m in leaf_modules(model) if getattr(m, "inplace", False) is True]
+    switched = [m for m in _plan(model).inplace if m.inplace is True]
     for m in switched:
         m.inplace = False
     try:
@@ -253,7 +279,8 @@ class ActivationCapture:
         self.chain = ChainRecorder(model) if self._learning else None
         self.tensors: dict[str, torch.Tensor] = {}
         self.calls: dict[str, int] = {}   # how often each captured leaf ran (a shared module: more than once)
-        self._count = 0
+        self._count = itertools.count()   # forward-order index of the next layer handed out
+        self._runs: list[tuple[list[LayerSpec], list[int]]] = []   # each hooked module's specs and run counter
         self._t0 = 0.0
 
     def __enter__(self):
@@ -267,11 +294,13 @@ class ActivationCapture:
             if spec.ran:
                 by_module.setdefault(spec.module, []).append(spec)
         only = self._only
-        for name, module in self._model.named_modules():
-            calls = by_module.get(name) if name else None
+        plan = _plan(self._model)
+        leaves = {id(m) for m in plan.leaves} if self._cancel is not None else ()
+        for name, module in plan.modules:
+            calls = by_module.get(name)
             if calls is not None and (only is None or any(s.name in only for s in calls)):
                 self._handles.append(module.register_forward_hook(self._hook(calls, block=calls[0].block)))
-            elif self._cancel is not None and name and not any(True for _ in module.children()):
+            elif id(module) in leaves:
                 self._handles.append(module.register_forward_hook(self._check_cancel))
         if self.chain is not None:
             self.chain.attach_post()
@@ -284,6 +313,10 @@ class ActivationCapture:
         if self.chain is not None:
             self.chain.detach()
         self._inplace.__exit__(None, None, None)
+        for specs, runs in self._runs:   # a module that ran R times: each of its first R names ran R times
+            for s in specs[:runs[0]]:
+                self.calls[s.name] = runs[0]
+        self._runs.clear()
         if exc_type is None and self._learning:
             # Outputs whose version moved were modified in place after their module ran.
             _MUST_COPY[self._model] = frozenset(n for n, t, v in self._watch if t._version != v)
@@ -300,34 +333,35 @@ class ActivationCapture:
         """The hook of one module: its k-th call is ``specs[k]`` (one spec only: every call is kept under it,
         the last one staying, as leaf-only specs ask).
 
-        ``calls`` counts, for each of the module's layer names, how often the module ran. A block's hook
-        runs between leaves: it counts as inside a leaf for the chain recorder (its own torch calls are
-        not the model's)."""
+        It runs once per module call, 200-400 times a forward for a MobileNet or a DenseNet whose whole
+        forward takes 15-60 ms, so everything it reads is bound here, not looked up per call; ``calls``
+        is filled from its run counter when the pass ends. A block's hook runs between leaves: it counts
+        as inside a leaf for the chain recorder (its own torch calls are not the model's)."""
         last = len(specs) - 1
         runs = [0]
-        only = self._only
+        self._runs.append((specs, runs))
+        only, tensors, on_layer, cancel = self._only, self.tensors, self._on_layer, self._cancel
+        copy_all, must_copy = self._copy_all, self._must_copy
+        watch = self._watch if self._learning else None
+        chain = self.chain if block else None
+        count, t0, clock, tensor_type = self._count, self._t0, time.perf_counter, torch.Tensor
 
         def hook(module, inputs, output):
             k = runs[0]
             runs[0] = k + 1
-            spec = specs[k if k < last else last]
-            if k == 0:
-                self.calls[spec.name] = 1
-            else:
-                for s in specs[:k + 1]:
-                    self.calls[s.name] = k + 1
-            if isinstance(output, torch.Tensor) and (only is None or spec.name in only):
-                if block and self.chain is not None:
-                    self.chain.depth += 1
+            spec = specs[k] if k < last else specs[last]
+            if isinstance(output, tensor_type) and (only is None or spec.name in only):
+                if chain is not None:
+                    chain.depth += 1
                 kept = output.detach()
-                if self._learning:
-                    self._watch.append((spec.name, output, output._version))
-                if self._copy_all or spec.name in self._must_copy:
+                if watch is not None:
+                    watch.append((spec.name, output, output._version))
+                if copy_all or spec.name in must_copy:
                     kept = kept.clone()
-                self.tensors[spec.name] = kept
-                self._on_layer(LayerOutput(spec, to_numpy(kept), self._count, time.perf_counter() - self._t0))
-                self._count += 1
-                if block and self.chain is not None:
-                    self.chain.depth -= 1
-            self._check_cancel(module, inputs, output)
+                tensors[spec.name] = kept
+                on_layer(LayerOutput(spec, to_numpy(kept), next(count), clock() - t0))
+                if chain is not None:
+                    chain.depth -= 1
+            if cancel is not None and cancel():
+                raise Cancelled("superseded by a newer request")
         return hook
