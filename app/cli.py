@@ -94,7 +94,7 @@ def build_parser() -> OneLineParser:
     p = sub.add_parser("export", help="write the composed figure (PNG, SVG or PDF)")
     p.add_argument("image")
     p.add_argument("--out", required=True, metavar="FILE.(png|svg|pdf)")
-    p.add_argument("--layer", metavar="NAME", default=None, help="layer to show (default: the last conv, conv5_3)")
+    p.add_argument("--layer", metavar="NAME", default=None, help="layer to show (default: the model's last conv; VGG16: conv5_3)")
     p.add_argument("--top", type=int, default=8, metavar="N", help="how many top channels (default 8)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_weight_options(p)
@@ -129,14 +129,20 @@ def _load(args):
 
 
 def _layer_name(bundle, name: str) -> str:
-    from inference.aliases import resolve_layer_name
     from inference.analysis import layer_specs
+
+    return layer_named(name, bundle.aliases, [s.name for s in layer_specs(bundle)])
+
+
+def layer_named(name: str, aliases: dict, known: list[str]) -> str:
+    """The qualified layer name for ``name`` (a name or an alias), or one line naming some that exist."""
+    from inference.aliases import resolve_layer_name
     from inference.errors import ConvScopeError
 
-    known = [s.name for s in layer_specs(bundle)]
-    resolved = resolve_layer_name(name, bundle.aliases, known)
+    resolved = resolve_layer_name(name, aliases, known)
     if resolved is None:
-        raise ConvScopeError(f"no layer named {name!r}; try one of {', '.join(known[:3])} … or an alias like conv1_1")
+        hint = f" or an alias like {next(iter(aliases.values()))}" if aliases else ""
+        raise ConvScopeError(f"no layer named {name!r}; try one of {', '.join(known[:3])} …{hint}")
     return resolved
 
 

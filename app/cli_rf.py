@@ -11,7 +11,6 @@ import json
 
 from .options import add_weight_options, fail
 
-INPUT_SIZE = (224, 224)   # the network's input in every preprocessing mode (inference.preprocess)
 
 
 def add_rf_parser(sub) -> None:
@@ -31,28 +30,24 @@ def add_rf_parser(sub) -> None:
 
 
 def _network(args):
-    """(model, aliases): the checkpoint's model with --weights, else the architecture on the meta device."""
+    """(model, aliases, input size): the checkpoint's model with --weights, else the architecture on the
+    meta device; the input is the crop its weights' transforms take (inception_v3: 299)."""
+    from inference.architectures import arch_info, build_meta, check_name
+
     if args.weights:
         from .cli import _load
 
         bundle = _load(args)
-        return bundle.model, bundle.aliases
+        return bundle.model, bundle.aliases, _square(arch_info(bundle.arch).input_size)
     from inference.aliases import ALIASES_BY_ARCH
-    from inference.architectures import build_meta, check_name
     from inference.model import ARCH
 
     arch = check_name(getattr(args, "arch", None) or ARCH)  # --arch resnet50: that model's geometry
-    return build_meta(arch).eval(), ALIASES_BY_ARCH.get(arch, {})
+    return build_meta(arch).eval(), ALIASES_BY_ARCH.get(arch, {}), _square(arch_info(arch).input_size)
 
 
-def _layer(name: str, aliases: dict, known: list[str]) -> str:
-    from inference.aliases import resolve_layer_name
-    from inference.errors import ConvScopeError
-
-    resolved = resolve_layer_name(name, aliases, known)
-    if resolved is None:
-        raise ConvScopeError(f"no layer named {name!r}; try one of {', '.join(known[:3])} … or an alias like conv5_3")
-    return resolved
+def _square(side: int) -> tuple[int, int]:
+    return (int(side), int(side))
 
 
 def _xy(pair) -> str:
@@ -72,18 +67,20 @@ def cmd_rf(args) -> int:
     from inference.field_box import clip_box
     from inference.probe import field_table_of_model
 
-    model, aliases = _network(args)
-    table = field_table_of_model(model, INPUT_SIZE)
+    model, aliases, size = _network(args)
+    table = field_table_of_model(model, size)
     if args.table:
         rows = []
         for name in table.spatial():
             row = {"layer": name, "alias": aliases.get(name), "map_size": list(table.map_sizes[name])}
             f = table.field(name)
             rows.append({**row, **f.as_dict()} if f is not None else {**row, "note": table.note(name)})
-        print(json.dumps(rows) if args.json else _table_text(rows))
+        print(json.dumps(rows) if args.json else _table_text(rows, size))
         return 0
 
-    name = _layer(args.layer, aliases, [n for n, _ in leaf_modules(model)])
+    from .cli import layer_named
+
+    name = layer_named(args.layer, aliases, [n for n, _ in leaf_modules(model)] + list(table.map_sizes))
     shown = f"{aliases[name]} ({name})" if aliases.get(name) else name
     if name not in table.map_sizes:
         return fail(f"{shown} has no spatial map, so no receptive field; choose a layer with one (--table lists them)")
@@ -91,7 +88,7 @@ def cmd_rf(args) -> int:
     y, x = args.at
     if not (0 <= y < h and 0 <= x < w):
         return fail(f"position ({y}, {x}) is outside the {h}×{w} map of {shown}: y is 0…{h - 1}, x is 0…{w - 1}")
-    report = {"layer": name, "alias": aliases.get(name), "input_size": list(INPUT_SIZE), "map_size": [h, w],
+    report = {"layer": name, "alias": aliases.get(name), "input_size": list(size), "map_size": [h, w],
               "at": [y, x]}
     f = table.field(name)
     if f is None:
@@ -99,19 +96,19 @@ def cmd_rf(args) -> int:
         print(json.dumps(report) if args.json else f"{shown}: {report['note']}")
         return 0
     box = f.box(y, x)
-    report.update(f.as_dict(), box=list(box), box_clipped=list(clip_box(box, INPUT_SIZE)))
+    report.update(f.as_dict(), box=list(box), box_clipped=list(clip_box(box, size)))
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"{shown}: {h}×{w} map of a {_xy(INPUT_SIZE)} input\n"
+        print(f"{shown}: {h}×{w} map of a {_xy(size)} input\n"
               f"  size {_xy(f.size)}, stride {_xy(f.stride)}, padding {_xy(f.padding)}\n"
               f"  unit (y {y}, x {x}) covers [y0, x0, y1, x1) = {_interval(box)} unclipped, "
               f"{_interval(report['box_clipped'])} clipped to the input")
     return 0
 
 
-def _table_text(rows: list[dict]) -> str:
-    lines = [f"receptive fields at a {_xy(INPUT_SIZE)} input (a unit at (y, x) covers rows "
+def _table_text(rows: list[dict], size: tuple[int, int]) -> str:
+    lines = [f"receptive fields at a {_xy(size)} input (a unit at (y, x) covers rows "
              "[y·stride − padding, y·stride − padding + size), the same for columns)",
              f"{'layer':<14}{'alias':<10}{'map':<10}{'size':<10}{'stride':<8}{'padding'}"]
     for r in rows:

@@ -12,7 +12,6 @@ import numpy as np
 from widgets.figure import CamPanel, FigureData, write_figure
 from widgets.prediction_text import classes_note
 
-DEFAULT_FIGURE_LAYER = "features.28"   # conv5_3: the last conv, where objects show
 CAM_CHANNELS = 5                       # row 4 lists the channels of largest |contribution|
 
 
@@ -118,16 +117,27 @@ def ensure_gui_application():
     return app
 
 
+def last_conv(run) -> str:
+    """The figure's default layer: the last convolution with a spatial map, where objects show (VGG16:
+    features.28, conv5_3; ResNet-18: layer4.1.conv2), derived from the run, not from a table."""
+    convs = [s.name for s in run.specs if s.type == "Conv2d" and len(run.layers[s.name].shape) == 3
+             and min(run.layers[s.name].shape[1:]) > 1]
+    spatial = [n for n, o in run.layers.items() if len(o.shape) == 3]
+    if not (convs or spatial):
+        raise ValueError("this model has no layer with a spatial map to draw")
+    return (convs or spatial)[-1]
+
+
 def figure_data_of_run(image_path, bundle, *, layer: str | None = None, top: int = 8, preprocess: str = "imagenet"):
     """Analyse ``image_path`` and assemble the figure from its run, with the top-1 class's Grad-CAM at
     the model's default CAM layer (what the window's worker computes)."""
     from inference.analysis import AnalysisOptions, analyze
     from inference.cam import cam_of_run
 
-    name = layer or DEFAULT_FIGURE_LAYER
     # Every layer is kept (not only the figure's), so the CAM's gradient runs back from the logits
     # through the kept outputs alone, as in the window: no second forward.
     result = analyze(image_path, bundle, AnalysisOptions(preprocess=preprocess, stats=False))
+    name = layer or last_conv(result)
     if name not in result.layers:
         raise ValueError(f"no layer named {name!r} in this model")
     result.compute_stats([name])

@@ -111,3 +111,24 @@ def test_rf_is_a_command_and_needs_no_image():
     assert "rf" in COMMANDS
     args = build_parser().parse_args(["rf", "--table"])
     assert not hasattr(args, "image")
+
+
+def test_another_architecture_at_its_own_input_size(capsys):
+    """--arch inception_v3: its weights' transforms crop 299, so the boxes are in a 299 input; a second
+    call of a shared module is a layer of its own (ResNet-18's layer4.1.relu#2, the block's output)."""
+    from torchvision.models import inception_v3, resnet18
+
+    with torch.device("meta"):
+        inception = field_table(inception_v3(init_weights=False, aux_logits=False).eval(), (299, 299))
+        resnet = field_table(resnet18().eval(), (224, 224))
+    code, out, err = run_cli(capsys, "rf", "--arch", "inception_v3", "--layer", "Mixed_7c", "--at", "3", "3", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    f = inception.field("Mixed_7c")
+    assert got["input_size"] == [299, 299] and got["map_size"] == list(inception.map_sizes["Mixed_7c"])
+    assert got["box"] == list(f.box(3, 3)) and got["box_clipped"] == list(clip_box(f.box(3, 3), (299, 299)))
+    code, out, err = run_cli(capsys, "rf", "--arch", "resnet18", "--layer", "layer4.1.relu#2", "--at", "1", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["box"] == list(resnet.field("layer4.1.relu#2").box(1, 2))
+    code, out, err = run_cli(capsys, "rf", "--arch", "resnet18", "--layer", "conv5_3", "--at", "1", "2")
+    assert code == 2 and "no layer named 'conv5_3'" in err and "alias" not in err  # ResNet has no aliases
