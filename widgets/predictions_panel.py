@@ -6,6 +6,10 @@ and a 2-class model's answer is headed "Both classes", not "Top 5". Every class 
 it can be clicked (or found by name) to ask the explain view why the network
 answers that class. While a channel ablation is in force the bars and the table
 make way for its before/after view (widgets.ablation_compare), with a Reset.
+
+A short dock (1280×720, with the weights help under it) never draws widgets over each other:
+the softmax explanation gives way first (widgets.softmax_note), and if the rest still does not
+fit, the panel scrolls; the top classes and the logit table, at the top, stay in view longest.
 """
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from widgets.class_rows import BAR_STEPS, TOP_K, TopBars, tint
 from widgets.logit_table import LogitTable
 from widgets.prediction_text import (classes_heading, explain_tip, explaining_caption, format_percent,
                                      format_prob, sum_note)
+from widgets.softmax_note import FULL, SHORT, SOFTMAX_HTML, SOFTMAX_TIP, TIERS, SoftmaxNote
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -24,22 +29,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["BAR_STEPS", "TOP_K", "PredictionsPanel", "format_percent", "format_prob"]
+__all__ = ["BAR_STEPS", "SOFTMAX_HTML", "TOP_K", "PredictionsPanel", "format_percent", "format_prob"]
 
 UNTRAINED_TEXT = (
     "Untrained model — random weights. Predictions are meaningless; "
     "load ImageNet weights (Weights menu) to see real ones."
-)
-SOFTMAX_HTML = (
-    "<b>Logits</b> are the raw scores of the last layer; <b>softmax</b> turns them into "
-    "probabilities that sum to 1:"
-    "<div style='margin-top:4px; font-size:large; white-space:nowrap'>&nbsp;&nbsp;"
-    "<i>p</i><sub><i>i</i></sub> = <i>e</i><sup><i>z</i><sub><i>i</i></sub></sup> / "
-    "Σ<sub><i>j</i></sub> <i>e</i><sup><i>z</i><sub><i>j</i></sub></sup></div>"
 )
 CAT_DOG_NOTE = "(sum of ImageNet's cat classes 281–285 vs dog classes 151–268)"
 _BANNER_STYLE = (
@@ -119,15 +118,14 @@ class PredictionsPanel(QWidget):
         self.sum_label = QLabel()
         self.sum_label.setWordWrap(True)
         self.sum_label.setStyleSheet(muted)
-        self.explain_label = QLabel(SOFTMAX_HTML)
-        self.explain_label.setTextFormat(Qt.TextFormat.RichText)
-        self.explain_label.setWordWrap(True)
-        self.explain_label.setStyleSheet(muted)
+        self.sum_label.setToolTip(SOFTMAX_TIP)  # the explanation stays a hover away when it gave way
+        self.note = SoftmaxNote(muted)
+        self.explain_label = self.note.full_label
         right = self._right_layout = QVBoxLayout()
         right.setSpacing(4)
         right.addWidget(self.table)
         right.addWidget(self.sum_label)
-        right.addWidget(self.explain_label)
+        right.addWidget(self.note)
         right.addStretch(1)
 
         # Bars and table side by side when there is room, stacked in a narrow dock.
@@ -186,12 +184,25 @@ class PredictionsPanel(QWidget):
         content.addWidget(self._cat_dog_rule)
         content.addWidget(self._cat_dog)
 
-        outer = QVBoxLayout(self)
+        # Everything in a scroll area, the last resort of a short dock: widgets are never squeezed
+        # below their height (and drawn over each other), the panel scrolls instead.
+        self._inner = QWidget()
+        outer = QVBoxLayout(self._inner)
         outer.addWidget(self.banner)
         outer.addLayout(head)
         outer.addWidget(self.empty_label)
         outer.addWidget(self._content)
         outer.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self._inner)
+        self._inner.installEventFilter(self)
+        self._fitting = False
+        own = QVBoxLayout(self)
+        own.setContentsMargins(0, 0, 0, 0)
+        own.addWidget(self.scroll)
         self._num_classes: int | None = None  # the model's class count, when the app said it
         self._top: list[dict] = []
         self._explained = None  # the key of the class the explain view shows: an index, "cat", "dog", None
@@ -271,7 +282,7 @@ class PredictionsPanel(QWidget):
     def _show_mode(self) -> None:
         """The comparison or the normal view. What goes is hidden before what comes is shown: a main
         window asked for its size in between would otherwise grow to fit both (and not shrink back)."""
-        normal = [self.top_bars, self.table, self.sum_label, self.explain_label]
+        normal = [self.top_bars, self.table, self.sum_label, self.note]
         chips = [self._cat_dog, self._cat_dog_rule]
         if self._has_cat_dog:
             normal += chips
@@ -332,7 +343,7 @@ class PredictionsPanel(QWidget):
         self._reflow(self.width())
 
     def _side_by_side_width(self) -> int:
-        margins = self.layout().contentsMargins() if self.layout() else None
+        margins = self._inner.layout().contentsMargins() if hasattr(self, "_inner") else None
         extra = margins.left() + margins.right() if margins else 0
         return self._bars_layout.minimumSize().width() + self.table.minimumWidth() + self._cols.spacing() + extra + 40
 
@@ -347,13 +358,49 @@ class PredictionsPanel(QWidget):
     def resizeEvent(self, event):
         self._reflow(event.size().width())
         super().resizeEvent(event)
+        self._fit_note()
+
+    def eventFilter(self, watched, event):
+        if watched is self._inner and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_note()
+            self.updateGeometry()  # the content changed: the dock's column hears of the new height
+        return super().eventFilter(watched, event)
+
+    def _need(self, tier: str, width: int) -> int:
+        """The content's height at ``width`` with the note at ``tier`` (the others as they are)."""
+        lay = self._inner.layout()
+        lay.activate()  # nested layouts keep stale heights until activated
+        note_width = self.table.width() if self.table.width() > 0 else width
+        current = self.note.height_for(self.note.tier(), note_width)
+        return lay.totalHeightForWidth(width) - current + self.note.height_for(tier, note_width)
+
+    def _fit_note(self) -> None:
+        """The richest explanation that lets the whole content fit without scrolling; if none
+        does, the one-line formula (the content scrolls anyway)."""
+        if self._fitting or not self.note.isVisibleTo(self):
+            return
+        self._fitting = True
+        try:
+            room = self.scroll.maximumViewportSize()
+            tier = next((t for t in TIERS if self._need(t, room.width()) <= room.height()), SHORT)
+            self.note.set_tier(tier)
+        finally:
+            self._fitting = False
+
+    def sizeHint(self) -> QSize:
+        """Tall enough for everything, the whole explanation included, at the current width."""
+        hint = self._inner.sizeHint()
+        width = self.scroll.maximumViewportSize().width() if self.isVisible() else hint.width()
+        height = self._need(FULL, width) if self.note.isVisibleTo(self) else self._inner.heightForWidth(width)
+        return QSize(hint.width(), height if height > 0 else hint.height())
 
     def minimumSizeHint(self) -> QSize:
-        """Narrow enough for a side dock: the columns stack when side by side does not fit."""
-        hint = super().minimumSizeHint()
-        margins = self.layout().contentsMargins()
+        """Narrow enough for a side dock (the columns stack when side by side does not fit), and
+        short: below its height the content scrolls instead of being squeezed."""
+        margins = self._inner.layout().contentsMargins()
         narrow = max(self._bars_layout.minimumSize().width(), self.table.minimumWidth())
-        return QSize(min(hint.width(), narrow + margins.left() + margins.right()), hint.height())
+        width = min(self._inner.minimumSizeHint().width(), narrow + margins.left() + margins.right())
+        return QSize(width, 6 * self.fontMetrics().height())
 
     def clear(self) -> None:
         """Forget the predictions and any comparison (the weights line and banner stay)."""
