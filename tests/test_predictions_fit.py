@@ -105,3 +105,25 @@ def test_the_table_is_on_screen_at_1280x720_with_resnet18s_help(qtbot):
     rects, _clip = drawn(panel, host)
     assert rects["table"].height() == panel.table.height() and rects["top 5"].height() == panel.top_bars.height()
     assert panel.scroll.verticalScrollBar().maximum() == 0
+
+
+def test_an_ablations_comparison_in_a_short_dock_scrolls_rather_than_overlaps(qtbot):
+    """The before/after view has no explanation to trade: it fits, or a scroll bar reaches the rest."""
+    from tests.test_prediction_comparison import CAPTION, CAT_DOG, ROWS
+
+    host, panel, help_box = dock_column(qtbot, 1000, LONG_PATH, cat_dog=True)
+    panel.set_comparison(ROWS, CAT_DOG, CAPTION)
+    settle()
+    bar = panel.scroll.verticalScrollBar()
+    assert bar.maximum() == 0 and not bar.isVisible()
+    host.setFixedSize(DOCK_WIDTH, 420)
+    settle()
+    assert bar.isVisible() and bar.maximum() > 0
+    assert panel.compare.height() >= panel.compare.minimumSizeHint().height()  # reached by scrolling, not squeezed
+    viewport = panel.scroll.viewport()
+    clip = QRect(viewport.mapTo(host, QPoint(0, 0)), viewport.size())
+    assert not clip.intersects(QRect(help_box.mapTo(host, QPoint(0, 0)), help_box.size()))
+    panel.clear_comparison()
+    host.setFixedSize(DOCK_WIDTH, 1000)
+    settle()
+    assert not bar.isVisible() and panel.note.tier() == FULL  # back, and the whole explanation with it

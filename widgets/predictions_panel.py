@@ -19,9 +19,10 @@ from widgets.class_rows import BAR_STEPS, TOP_K, TopBars, tint
 from widgets.logit_table import LogitTable
 from widgets.prediction_text import (classes_heading, explain_tip, explaining_caption, format_percent,
                                      format_prob, sum_note)
-from widgets.softmax_note import FULL, SHORT, SOFTMAX_HTML, SOFTMAX_TIP, TIERS, SoftmaxNote
+from widgets.panel_fit import FitsTheDock
+from widgets.softmax_note import SOFTMAX_HTML, SOFTMAX_TIP, SoftmaxNote
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -62,7 +63,7 @@ _CHIP_STYLE = (
 )
 
 
-class PredictionsPanel(QWidget):
+class PredictionsPanel(FitsTheDock, QWidget):
     """The top classes as bars, a logit/softmax table and the cat-vs-dog answer, with an untrained banner.
 
     ``classChosen(index)``: a top-5 row or a class found by name was clicked;
@@ -359,40 +360,6 @@ class PredictionsPanel(QWidget):
         self._reflow(event.size().width())
         super().resizeEvent(event)
         self._fit_note()
-
-    def eventFilter(self, watched, event):
-        if watched is self._inner and event.type() == QEvent.Type.LayoutRequest:
-            self._fit_note()
-            self.updateGeometry()  # the content changed: the dock's column hears of the new height
-        return super().eventFilter(watched, event)
-
-    def _need(self, tier: str, width: int) -> int:
-        """The content's height at ``width`` with the note at ``tier`` (the others as they are)."""
-        lay = self._inner.layout()
-        lay.activate()  # nested layouts keep stale heights until activated
-        note_width = self.table.width() if self.table.width() > 0 else width
-        current = self.note.height_for(self.note.tier(), note_width)
-        return lay.totalHeightForWidth(width) - current + self.note.height_for(tier, note_width)
-
-    def _fit_note(self) -> None:
-        """The richest explanation that lets the whole content fit without scrolling; if none
-        does, the one-line formula (the content scrolls anyway)."""
-        if self._fitting or not self.note.isVisibleTo(self):
-            return
-        self._fitting = True
-        try:
-            room = self.scroll.maximumViewportSize()
-            tier = next((t for t in TIERS if self._need(t, room.width()) <= room.height()), SHORT)
-            self.note.set_tier(tier)
-        finally:
-            self._fitting = False
-
-    def sizeHint(self) -> QSize:
-        """Tall enough for everything, the whole explanation included, at the current width."""
-        hint = self._inner.sizeHint()
-        width = self.scroll.maximumViewportSize().width() if self.isVisible() else hint.width()
-        height = self._need(FULL, width) if self.note.isVisibleTo(self) else self._inner.heightForWidth(width)
-        return QSize(hint.width(), height if height > 0 else hint.height())
 
     def minimumSizeHint(self) -> QSize:
         """Narrow enough for a side dock (the columns stack when side by side does not fit), and
