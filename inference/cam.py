@@ -140,9 +140,11 @@ def default_cam_layer(specs, shapes: dict[str, tuple[int, ...]], calls: dict[str
     derived from the model, not from a table. A module that runs more than once (ResNet's shared
     ReLUs) is taken call by call when the specs name each call (ResNet-18: ``layer4.1.relu#2``, the
     last block's output), and passed over when they name it once for all its calls (it cannot be
-    differentiated alone); and when a later layer that is not a pooling layer works at a coarser
-    resolution than the last ReLU left (the stem's ReLU at 112×112 in a leaf-only ResNet list), that
-    layer is the answer: the last stage is where a CAM is most about the class."""
+    differentiated alone); and when a later layer that is not a pooling layer works at the same or a
+    coarser resolution (the stem's ReLU at 112×112 in a leaf-only ResNet list; DenseNet's last ReLU
+    module, inside its last dense layer, before the 1024-channel ``features.norm5`` its classifier
+    reads through a functional ReLU), the last of those is the answer: the last stage's output is
+    where a CAM is most about the class."""
     calls = calls or {}
     names = {s.name for s in specs}
 
@@ -157,7 +159,7 @@ def default_cam_layer(specs, shapes: dict[str, tuple[int, ...]], calls: dict[str
     if not relus:
         return spatial[-1].name
     best = spatial[relus[-1]]
-    later = [s for s in spatial[relus[-1] + 1:] if "Pool" not in s.type and area(s.name) < area(best.name)]
+    later = [s for s in spatial[relus[-1] + 1:] if "Pool" not in s.type and area(s.name) <= area(best.name)]
     return later[-1].name if later else best.name
 
 

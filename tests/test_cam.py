@@ -257,3 +257,29 @@ def test_the_linear_products_sparse_path_equals_the_dense_one(density):
     g = torch.randn(3, 300, generator=gen) * (torch.rand(3, 300, generator=gen) < density)
     assert (float((g != 0).float().mean()) < SPARSE_BELOW) == (density < SPARSE_BELOW)
     np.testing.assert_allclose(linear_vjp(g, w).numpy(), (g.double() @ w.double()).numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_densenet_default_layer_is_what_its_classifier_reads():
+    """DenseNet's last ReLU module sits inside its last dense layer (128 channels); its classifier reads
+    ``features`` (norm5, 1024 channels, same 7×7) through a functional ReLU: that is the CAM layer."""
+    from torchvision.models import densenet121
+
+    with torch.device("meta"):
+        model = densenet121().eval()
+    bundle = ModelBundle(model, "densenet121", "untrained", None, False, [str(i) for i in range(1000)],
+                         torch.device("cpu"))
+    specs = layer_specs(bundle)
+    shapes, outputs = {}, {}
+
+    def keep(name):
+        def hook(module, args, out):
+            shapes[name], outputs[name] = tuple(out.shape[1:]), out
+        return hook
+
+    handles = [m.register_forward_hook(keep(n)) for n, m in model.named_modules() if n]
+    with torch.no_grad():
+        model(torch.empty(1, 3, 224, 224, device="meta"))
+    for h in handles:
+        h.remove()
+    layer = default_cam_layer(specs, shapes)
+    assert outputs[layer] is outputs["features"] and shapes[layer] == (1024, 7, 7)
