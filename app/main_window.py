@@ -188,7 +188,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
     def _on_model_ready(self, info: dict) -> None:
         self.progress.setVisible(self.session.busy)
         self.model_label.setText(self._model_text(info))
-        self.tree.set_model(info.get("display", info["arch"]), info["layers"])
+        self.tree.set_model(info.get("display", info["arch"]), info["layers"], info.get("containers"))
         self.predictions.set_model_info(info)
         if info.get("notice"):
             self.show_error(info["notice"], error=False)

@@ -165,6 +165,8 @@ class InferenceWorker(ProbeSlots, QObject):
             "layers": [{"name": s.name, "alias": s.alias, "type": s.type, "params": s.params, "group": s.group,
                         "module": s.module, "call": s.call, "parent": s.parent, "block": s.block, "ran": s.ran,
                         "ends": list(s.ends)} for s in layer_specs(bundle)],
+            "containers": {name: type(m).__name__ for name, m in bundle.model.named_modules()
+                           if name and any(True for _ in m.children())},
         }
 
     # ----------------------------------------------------------------- analysis

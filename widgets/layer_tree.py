@@ -107,12 +107,14 @@ class LayerTree(QTreeWidget):
         self.currentItemChanged.connect(self._on_current_changed)
 
     # --- building -----------------------------------------------------------------
-    def set_model(self, model_name: str, layers: list[dict]) -> None:
+    def set_model(self, model_name: str, layers: list[dict], container_types: dict[str, str] | None = None) -> None:
         """Rebuild the tree for ``layers`` (run order), nested by module path; every layer starts pending.
+        ``container_types`` names each container's class ("BasicBlock", "Sequential") for its Type cell.
 
         Top-level containers that are not blocks open (VGG's features, ResNet's layer1); deeper ones and
         blocks (an Inception module, which is itself a layer) stay closed until a layer in them is selected."""
         top, shown = build_rows(layers)
+        self._container_types = dict(container_types or {})
         self.blockSignals(True)  # clearing moves the current item; that is not a user selection
         try:
             self.clear()
@@ -152,6 +154,10 @@ class LayerTree(QTreeWidget):
                 tip += f"; its output is {layer['name']}'s"
             item.setToolTip(COL_LAYER, tip)
             item.setData(COL_LAYER, ALIAS_ROLE, row.short or None)
+            kind = self._container_types.get(row.path, "")
+            if kind and not row.block:  # a block's own type comes with its layer
+                item.setText(COL_TYPE, kind)
+                item.setToolTip(COL_TYPE, kind)
         else:
             alias = layer.get("alias")
             self._set_name(item, row.label, str(alias) if alias else "")
