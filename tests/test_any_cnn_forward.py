@@ -18,6 +18,7 @@ import pytest
 import torch
 import torchvision
 
+from call_outputs import every_call
 from inference.analysis import forward, layer_specs
 from inference.chain import chain_of
 from inference.model import ModelBundle, prepare
@@ -64,26 +65,9 @@ def _load(name: str, path, num_classes: int):
 
 def _reference(model, x):
     """Every call of every module, in the order each returned, output cloned at once: [(name#k, tensor)]."""
-    calls, outs, leaves = {}, [], set()
-    handles = []
-    for name, module in model.named_modules():
-        if not name:
-            continue
-        if not list(module.children()):
-            leaves.add(name)
-
-        def hook(m, args, out, name=name):
-            k = calls[name] = calls.get(name, 0) + 1
-            key = name if k == 1 else f"{name}#{k}"
-            outs.append((key, out[0].clone() if isinstance(out, torch.Tensor) else None))
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            logits = model(x.unsqueeze(0))
-    finally:
-        for h in handles:
-            h.remove()
-    return outs, leaves, set(calls), logits[0]
+    logits, outs, ran = every_call(model, x)
+    leaves = {n for n, m in model.named_modules() if n and not list(m.children())}
+    return outs, leaves, ran, logits
 
 
 def _close(got, expected, name):

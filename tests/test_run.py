@@ -10,6 +10,7 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
+from call_outputs import every_call
 from inference.analysis import AnalysisOptions, analyze, capture_run, layer_specs
 from inference.chain import chain_of
 from inference.model import ModelBundle, prepare
@@ -107,25 +108,9 @@ def _edited_forward(model, x, layer, channels, mode):
 
 
 def _every_call(model, x):
-    """(logits, {name: output}) of a forward with every call of every module cloned, a module's
-    later calls named ``name#2`` …, as the engine names them."""
-    outs, calls = {}, {}
-
-    def record(name):
-        def hook(m, args, out):
-            k = calls[name] = calls.get(name, 0) + 1
-            if isinstance(out, torch.Tensor):
-                outs[name if k == 1 else f"{name}#{k}"] = out[0].clone()
-        return hook
-
-    handles = [m.register_forward_hook(record(name)) for name, m in model.named_modules() if name]
-    try:
-        with torch.no_grad():
-            logits = model(x.unsqueeze(0))
-    finally:
-        for h in handles:
-            h.remove()
-    return logits[0], outs
+    """(logits, {name: output}) of a forward with every call of every module cloned (``name#2`` …)."""
+    logits, outs, _ran = every_call(model, x)
+    return logits, {name: out for name, out in outs if out is not None}
 
 
 def _close(got, expected, name="", rtol=RTOL):
