@@ -36,7 +36,6 @@ import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -47,6 +46,7 @@ from torch.nn.modules.module import _global_forward_hooks
 from .blocks import call_of, module_of, parent_of, run_order
 from .chain import ChainRecorder
 from .errors import Cancelled
+from .layer_output import LayerOutput, channel_stats  # noqa: F401  (re-exported: where they were)
 
 
 @dataclass(frozen=True)
@@ -83,85 +83,6 @@ class LayerSpec:
     @property
     def depth(self) -> int:
         return self.module.count(".")
-
-
-@dataclass(frozen=True, eq=False)
-class LayerOutput:
-    """One layer's output for one image, batch dimension removed (a read-only float32 array).
-
-    The statistics are computed once, by ``compute_stats()`` (on the worker);
-    ``has_stats`` tells a view whether they are there yet, so the UI thread
-    never computes them itself.
-    """
-
-    spec: LayerSpec
-    data: np.ndarray                  # float32 [C, H, W] (any strides) or [N]
-    index: int                        # position in forward order
-    seconds: float                    # time since the pass started
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
-
-    @property
-    def is_map(self) -> bool:
-        return self.data.ndim == 3
-
-    @cached_property
-    def _stats(self) -> tuple[np.ndarray, ...] | None:
-        return channel_stats(self.data) if self.data.ndim == 3 else None
-
-    def compute_stats(self) -> "LayerOutput":
-        self._stats  # noqa: B018  (fills the cache)
-        return self
-
-    @property
-    def has_stats(self) -> bool:
-        return "_stats" in self.__dict__ or self.data.ndim != 3
-
-    @property
-    def means(self) -> np.ndarray | None:
-        """Per-channel mean (None for vectors)."""
-        return None if self._stats is None else self._stats[0]
-
-    @property
-    def maxs(self) -> np.ndarray | None:
-        return None if self._stats is None else self._stats[1]
-
-    @property
-    def fracs(self) -> np.ndarray | None:
-        """Per-channel fraction of values > 0."""
-        return None if self._stats is None else self._stats[2]
-
-    @property
-    def mins(self) -> np.ndarray | None:
-        return None if self._stats is None else self._stats[3]
-
-    @property
-    def best_channel(self) -> int | None:
-        """The channel with the highest mean: the write-up's rule for what to overlay."""
-        return None if self.means is None else int(np.argmax(self.means))
-
-    @property
-    def best_mean(self) -> float | None:
-        return None if self.means is None else float(self.means[self.best_channel])
-
-
-def channel_stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-channel mean, max, fraction > 0 and min of a [C, H, W] array, in float32."""
-    c = data.shape[0]
-    hwc = data.transpose(1, 2, 0)
-    rows = hwc.reshape(-1, c) if hwc.flags.c_contiguous else data.reshape(c, -1).T  # no copy either way
-    means = rows.mean(axis=0, dtype=np.float64)
-    maxs = rows.max(axis=0)
-    mins = rows.min(axis=0)
-    positive = np.add.reduce(rows > 0, axis=0, dtype=np.int64)
-    fracs = positive / max(1, rows.shape[0])
-    return means.astype(np.float32), maxs.astype(np.float32), fracs.astype(np.float32), mins.astype(np.float32)
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -224,13 +145,19 @@ def _plan(model: nn.Module) -> _Plan:
 def out_of_place(model: nn.Module):
     """Run the model's in-place modules out of place, so every module's output stays what it computed."""
     switched = [m for m in _plan(model).inplace if m.inplace is True]
-    for m in switched:
-        m.inplace = False
+    for m in switched:   # an instance attribute is set as such, not through nn.Module.__setattr__'s checks
+        if "inplace" in m.__dict__:
+            m.__dict__["inplace"] = False
+        else:
+            m.inplace = False
     try:
         yield
     finally:
         for m in switched:
-            m.inplace = True
+            if "inplace" in m.__dict__:
+                m.__dict__["inplace"] = True
+            else:
+                m.inplace = True
 
 
 _NONE = object()
@@ -274,6 +201,7 @@ class ActivationCapture:
         self._only = only
         self._handles = []
         self._wrapped: list[tuple[nn.Module, object]] = []   # modules whose forward is wrapped, and their own
+        self._wrapped_or_hooked: list[nn.Module] = []
         self._inplace = None
         self._watch: list[tuple[str, torch.Tensor, int]] = []
         full = only is None or set(self._specs) <= set(only)
@@ -296,22 +224,28 @@ class ActivationCapture:
         self._inplace.__enter__()
         if self.chain is not None:
             self.chain.attach_pre()
+        self._shared = (self._only, self.tensors, self._cancel, self._pending, self._copy_all, self._must_copy,
+                        self._watch if self._learning else None, self._flushed, self._flush, self._t0)
+        for module, calls in self._targets():
+            self._after(module, self._hook(calls, block=calls[0].block))
+        if self._cancel is not None:
+            hooked = set(map(id, self._wrapped_or_hooked))
+            for module in _plan(self._model).leaves:
+                if id(module) not in hooked:
+                    self._after(module, self._check_cancel)
+        if self.chain is not None:
+            self.chain.attach_post()
+        return self
+
+    def _targets(self) -> list[tuple[nn.Module, list[LayerSpec]]]:
+        """The modules to hook, in tree order, each with the specs of its calls (those of ``only``, if given)."""
         by_module: dict[str, list[LayerSpec]] = {}
         for spec in self._specs.values():
             if spec.ran:
                 by_module.setdefault(spec.module, []).append(spec)
         only = self._only
-        plan = _plan(self._model)
-        leaves = {id(m) for m in plan.leaves} if self._cancel is not None else ()
-        for name, module in plan.modules:
-            calls = by_module.get(name)
-            if calls is not None and (only is None or any(s.name in only for s in calls)):
-                self._after(module, self._hook(calls, block=calls[0].block))
-            elif id(module) in leaves:
-                self._after(module, self._check_cancel)
-        if self.chain is not None:
-            self.chain.attach_post()
-        return self
+        return [(module, by_module[name]) for name, module in _plan(self._model).modules if name in by_module
+                and (only is None or any(s.name in only for s in by_module[name]))]
 
     def _after(self, module: nn.Module, fn: Callable[[torch.Tensor], None]) -> None:
         """Run ``fn(output)`` after each call of ``module``.
@@ -320,6 +254,7 @@ class ActivationCapture:
         with a forward hook: a module with hooks takes ``nn.Module``'s slow call path, 3-5 us a call, a
         fifth of the capture's overhead on a MobileNet. A module that already has forward hooks (a
         re-run's edit) gets a hook after them instead, so ``fn`` sees what they return, as before."""
+        self._wrapped_or_hooked.append(module)
         if module._forward_hooks or _global_forward_hooks:
             self._handles.append(module.register_forward_hook(lambda _m, _i, output: fn(output)))
             return
@@ -343,6 +278,7 @@ class ActivationCapture:
             else:
                 module.__dict__["forward"] = own
         self._wrapped.clear()
+        self._wrapped_or_hooked.clear()
         if self.chain is not None:
             self.chain.detach()
         self._inplace.__exit__(None, None, None)
@@ -377,11 +313,9 @@ class ActivationCapture:
         last = len(specs) - 1
         runs = [0]
         self._runs.append((specs, runs))
-        only, tensors, cancel, pending = self._only, self.tensors, self._cancel, self._pending
-        copy_all, must_copy = self._copy_all, self._must_copy
-        watch = self._watch if self._learning else None
+        only, tensors, cancel, pending, copy_all, must_copy, watch, flushed, flush, t0 = self._shared
         chain = self.chain if block else None
-        flushed, flush, t0, clock, tensor_type = self._flushed, self._flush, self._t0, time.perf_counter, torch.Tensor
+        clock, tensor_type = time.perf_counter, torch.Tensor
 
         def hook(output):
             k = runs[0]
