@@ -202,6 +202,7 @@ class ActivationCapture:
         self._handles = []
         self._wrapped: list[tuple[nn.Module, object]] = []   # modules whose forward is wrapped, and their own
         self._wrapped_or_hooked: list[nn.Module] = []
+        self._shared: tuple | None = None   # what every hook of the pass reads (see _hook)
         self._inplace = None
         self._watch: list[tuple[str, torch.Tensor, int]] = []
         full = only is None or set(self._specs) <= set(only)
@@ -279,6 +280,7 @@ class ActivationCapture:
                 module.__dict__["forward"] = own
         self._wrapped.clear()
         self._wrapped_or_hooked.clear()
+        self._shared = None   # it holds self._flush: a cycle that would keep every kept tensor until a gc
         if self.chain is not None:
             self.chain.detach()
         self._inplace.__exit__(None, None, None)
