@@ -44,6 +44,8 @@ def test_a_click_in_probe_mode_draws_the_published_receptive_field_then_the_effe
     _at(win, qtbot, "features.28")  # conv5_3: 196 px, rows 16y − 90 … 16y + 105
     win.probe_bar.set_probing(True)
     y, x, channel = 6, 2, 11
+    qtbot.waitUntil(lambda: win.session.layer("features.28").has_stats, timeout=RESULT_TIMEOUT)
+    win.show_channel(channel)  # a click on tile 11 selects it first (a later re-show keeps the probed channel)
     win.grid.positionClicked.emit(channel, y, x)  # what a click at that cell of tile 11 sends
     image = win.session.image
     rx, ry, rw, rh = image["rect"]

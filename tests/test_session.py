@@ -118,7 +118,7 @@ def test_demo_rerun_sends_no_pixels():
 
 
 def test_statistics_are_computed_off_the_ui_thread(window, qtbot, cat_path, monkeypatch):
-    import inference.capture as capture
+    import inference.layer_output as capture  # where LayerOutput computes its statistics
 
     threads = []
     real = capture.channel_stats
