@@ -1,7 +1,7 @@
 """Container rows name their class ("Sequential", "BasicBlock"), from the map the worker sends."""
 from torchvision.models import resnet18
 
-from test_layer_tree import _nested, _rows
+from test_layer_tree_nested import _nested, _rows
 from widgets.layer_tree import COL_TYPE, LayerTree
 
 
