@@ -21,6 +21,7 @@ from .first_paint import OnFirstPaint
 
 
 STAY_MS = 1500  # "stay": how long the window stays up after its first prediction
+SETTLE_MS, SETTLE_TRIES = 40, 25  # the table must stay put this long before its place is said (at most 1 s)
 
 
 def say(window, event: str, **fields) -> None:
@@ -40,14 +41,24 @@ def trace_startup(window, mode: str) -> None:
     def on_predictions(*_args):
         # After the layout has run (the table was hidden until now), say where it is, then leave the
         # checker time to look before closing for real (settings saved, as a user's are).
-        def report():
-            table = window.predictions.table
+        table = window.predictions.table
+
+        def where():
             top_left = table.mapToGlobal(table.rect().topLeft())
+            return [top_left.x(), top_left.y(), table.width(), table.height()]
+
+        def report(last=None, tries=SETTLE_TRIES):
+            # The Prediction panel fits itself to the dock once the predictions are in (its explanation
+            # may give way, which moves the table): say where the table is once it stays put.
+            rect = where()
+            if rect != last and tries > 0:
+                QTimer.singleShot(SETTLE_MS, lambda: report(rect, tries - 1))
+                return
             shot = None
             if os.environ.get("CONVSCOPE_TRACE_DIR"):  # what the table should look like on screen
                 shot = os.path.join(os.environ["CONVSCOPE_TRACE_DIR"], "first_prediction.png")
                 table.grab().save(shot)
-            say(window, "first_prediction", rect=[top_left.x(), top_left.y(), table.width(), table.height()], png=shot)
+            say(window, "first_prediction", rect=rect, png=shot)
             QTimer.singleShot(STAY_MS, window.close)
         QTimer.singleShot(0, report)
 
