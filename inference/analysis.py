@@ -16,7 +16,8 @@ from typing import Callable
 
 import torch
 
-from .capture import ActivationCapture, LayerOutput, LayerSpec, describe_layers, learned
+from .capture import ActivationCapture, LayerSpec, describe_layers, learned
+from .layer_output import LayerOutput
 from .demo_conv import DEFAULT_MAX_SIDE, DemoConvResult, DemoConvSpec, run_demo_conv
 from .errors import Cancelled
 from .images import LoadedImage, load_image

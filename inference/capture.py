@@ -46,7 +46,7 @@ from torch.nn.modules.module import _global_forward_hooks
 from .blocks import call_of, module_of, parent_of, run_order
 from .chain import ChainRecorder
 from .errors import Cancelled
-from .layer_output import LayerOutput, channel_stats  # noqa: F401  (re-exported: where they were)
+from .layer_output import LayerOutput
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from inference.analysis import analyze, layer_specs
-from inference.capture import channel_stats, describe_layers
+from inference.capture import describe_layers
+from inference.layer_output import channel_stats
 
 
 @pytest.fixture(scope="module")

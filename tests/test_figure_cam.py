@@ -139,7 +139,8 @@ def _hand_cam(rng, c=12, h=6, w=5):
 
 
 def _layer(name, alias, acts):
-    from inference.capture import LayerOutput, LayerSpec
+    from inference.capture import LayerSpec
+    from inference.layer_output import LayerOutput
 
     return LayerOutput(LayerSpec(name, alias, "ReLU", 0, name.split(".")[0]), acts, 29, 0.0)
 
