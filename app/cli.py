@@ -12,11 +12,12 @@ import numpy as np
 
 from .cli_ablate import ablate_run, ablate_wish, ablation_of, add_ablation_options
 from .cli_cam import add_cam_parser, cmd_cam
+from .cli_compare import add_compare_parser, cmd_compare
 from .cli_models import add_models_parser, cmd_models
 from .cli_rf import add_rf_parser, cmd_rf
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
-COMMANDS = ("inspect", "dump", "export", "cam", "rf", "models")
+COMMANDS = ("inspect", "dump", "export", "cam", "rf", "models", "compare")
 
 
 class _Unparsable(Exception):
@@ -102,6 +103,7 @@ def build_parser() -> OneLineParser:
     add_cam_parser(sub)
     add_rf_parser(sub)
     add_models_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 
@@ -220,7 +222,7 @@ def run(argv: list[str]) -> int:
     except Exception as err:  # a broken install should still be one line
         return fail(f"cannot load the engine: {err}")
     handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam, "rf": cmd_rf,
-                "models": cmd_models}
+                "models": cmd_models, "compare": cmd_compare}
     _notes.clear()
     web = web_address_error(getattr(args, "image", None))  # rf takes no image
     if web:
