@@ -20,9 +20,11 @@ What can be compared depends on what agrees:
 The diverging colormap's levels are symmetric, ±L. After a ReLU most
 positions are 0 in both maps, so their difference is 0 there too, and a few
 strong spots hold the largest values: L is the 99th percentile of |B − A| over
-the positions that changed (``diff_level``). A percentile over every position
-would be 0 when fewer than 1 % changed, and the maximum would let one spot wash
-out the rest; values beyond L saturate.
+the positions that changed, taken as a value the map holds (numpy's
+``method="lower"``), so the strongest 1 % of them, and always at least the single
+strongest, saturate instead of setting the scale (``diff_level``). A percentile
+over every position would be 0 when fewer than 1 % changed; the maximum (or an
+interpolated percentile of a 7×7 map's 49 values) lets one spot wash out the rest.
 """
 from __future__ import annotations
 
@@ -196,10 +198,11 @@ def side_label(run: Run) -> str:
 # ---------------------------------------------------------------------- levels
 def diff_level(diff: np.ndarray, percentile: float = LEVEL_PERCENTILE) -> float:
     """The symmetric level L for a diverging map of ``diff`` (any shape): the ``percentile`` of |diff|
-    over the entries that are not 0 (see the module docstring), 0.0 when every entry is 0."""
+    over the entries that are not 0, rounded down to one of them (see the module docstring); 0.0 when
+    every entry is 0."""
     magnitude = np.abs(np.asarray(diff, dtype=np.float32)).ravel()
     changed = magnitude[magnitude > 0]
-    return float(np.percentile(changed, percentile)) if changed.size else 0.0
+    return float(np.percentile(changed, percentile, method="lower")) if changed.size else 0.0
 
 
 def channel_levels(diff: np.ndarray, percentile: float = LEVEL_PERCENTILE) -> np.ndarray:
@@ -209,16 +212,11 @@ def channel_levels(diff: np.ndarray, percentile: float = LEVEL_PERCENTILE) -> np
     if diff.ndim < 2:
         raise ValueError(f"channel levels need a [C, H, W] difference, not one of shape {diff.shape}")
     rows = np.sort(np.abs(diff.reshape(diff.shape[0], -1)), axis=1)   # the zeros first
-    width = rows.shape[1]
     changed = np.count_nonzero(rows, axis=1)
-    # np.percentile's linear interpolation, within each row's block of changed entries (its last `changed`).
-    pos = (np.maximum(changed, 1) - 1) * (percentile / 100.0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(changed, 1) - 1)
-    start = width - np.maximum(changed, 1)
-    below = np.take_along_axis(rows, (start + lo)[:, None], axis=1)[:, 0].astype(np.float64)
-    above = np.take_along_axis(rows, (start + hi)[:, None], axis=1)[:, 0].astype(np.float64)
-    levels = below + (pos - lo) * (above - below)
+    # np.percentile's "lower" method within each row's block of changed entries (its last `changed`).
+    count = np.maximum(changed, 1)
+    rank = np.floor((count - 1) * (percentile / 100.0)).astype(np.int64)
+    levels = np.take_along_axis(rows, (rows.shape[1] - count + rank)[:, None], axis=1)[:, 0]
     return np.where(changed > 0, levels, 0.0).astype(np.float32)
 
 
