@@ -103,6 +103,13 @@ class Comparison:
         level = level if level > 0 else 1.0
         return -level, level
 
+    def ab_rows(self) -> list[dict]:
+        """``rows`` keyed by side, as the compare view's prediction table takes them: index, label, new,
+        rank_a/rank_b, logit_a/logit_b/logit_delta, prob_a/prob_b/prob_delta ([] without deltas)."""
+        def side(key: str) -> str:
+            return key.replace("_before", "_a").replace("_after", "_b")
+        return [{side(k): v for k, v in row.items()} for row in self.rows]
+
     def caption(self) -> str:
         """"B − A at conv5_3: two photos under one model" and the like, for a title."""
         case = {"images": "two photos under one model", "weights": "one photo under two weights",

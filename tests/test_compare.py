@@ -141,6 +141,11 @@ def _check_prediction_deltas(comparison, logits_a, logits_b, k=5):
         assert r["prob_delta"] == pytest.approx(pb[i] - pa[i], rel=1e-3, abs=1e-6)
         assert r["logit_delta"] == pytest.approx(logits_b[i] - logits_a[i], rel=1e-4, abs=1e-5)
     assert comparison.note is None
+    for r, ab in zip(rows, comparison.ab_rows(), strict=True):
+        assert (ab["index"], ab["label"], ab["new"]) == (r["index"], r["label"], r["new"])
+        assert (ab["prob_a"], ab["prob_b"], ab["logit_a"], ab["logit_b"], ab["rank_a"], ab["rank_b"]) == (
+            r["prob_before"], r["prob_after"], r["logit_before"], r["logit_after"], r["rank_before"], r["rank_after"])
+        assert ab["prob_delta"] == r["prob_delta"] and ab["logit_delta"] == r["logit_delta"]
 
 
 @pytest.mark.parametrize("layer", LAYERS)
