@@ -75,7 +75,9 @@ def test_ablating_channels_of_conv5_3_re_predicts_and_shows_the_ablated_run(show
     assert first["logit_before"] == pytest.approx(float(win.session.predictions.logits[first["index"]]))
     # The layers after it show the ablated run, and say so; the original stays held.
     qtbot.waitUntil(lambda: win.session.layer("features.29").has_stats, timeout=RESULT_TIMEOUT)
-    np.testing.assert_allclose(win.session.layer("features.29").data, outs["features.29"][0], rtol=1e-5, atol=1e-6)
+    later = outs["features.29"][0]   # float32 through other conv kernels (channels_last): atol on its scale
+    np.testing.assert_allclose(win.session.layer("features.29").data, later, rtol=1e-5,
+                               atol=1e-5 * float(np.abs(later).max()))
     assert not win.session.layer("features.28").data[[3, 40]].any()
     np.testing.assert_array_equal(win.session.original_layer("features.28").data, original["features.28"])
     win.show_layer("features.29")

@@ -218,7 +218,9 @@ def test_cam_equals_the_formulas_on_an_autograd_gradient(case, method):
         for key in on_run:
             _close(getattr(cam, key), on_run[key].numpy(), 1e-4, f"{what}: {key} (on the run's gradient)")
             if method == "gradcam":
-                _close(getattr(cam, key), on_autograd[key].numpy(), 1e-4, f"{what}: {key} (on autograd's)")
+                # A sum over the map of float32 products against float64's: on a CPU without AVX-512
+                # (other conv kernels) a contribution differs by ~1.1e-4 of the largest one.
+                _close(getattr(cam, key), on_autograd[key].numpy(), 5e-4, f"{what}: {key} (on autograd's)")
 
 
 # ----------------------------------------------------------------------------- 2. ablation

@@ -70,7 +70,12 @@ def test_a_click_in_probe_mode_draws_the_published_receptive_field_then_the_effe
     finally:
         handle.remove()
     erf = grad[0].abs().sum(0).numpy()
-    np.testing.assert_allclose(probe.erf, erf, rtol=1e-4, atol=1e-6 * float(erf.max()))
+    # float32 gradients through other conv kernels (the run's channels_last input; AVX2 or AVX-512): a
+    # ReLU whose input is within rounding of 0 may gate the other way, so single fringe pixels can differ
+    # by ~0.4% of the peak; the field as a whole agrees to far better than that.
+    err = float(np.abs(probe.erf - erf).sum() / erf.sum())
+    assert err < 2e-3, err
+    np.testing.assert_allclose(probe.erf, erf, rtol=1e-4, atol=1e-2 * float(erf.max()))
     outside = np.ones_like(erf, dtype=bool)
     outside[y0:y1, x0:x1] = False
     assert not erf[outside].any() and erf.max() > 0  # nothing outside the theoretical field
