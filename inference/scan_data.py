@@ -1,0 +1,156 @@
+"""The scan's input side: which files of a folder are images, and the DataLoader dataset that decodes them.
+
+Decoding is the window's own: ``inference.images.load_image`` (EXIF orientation, every Pillow mode,
+the decompression-bomb limit, one line for every way a file can be bad) and ``inference.preprocess``
+with the model's transform, on the full-size photo. So a hit found by a scan has the value the window
+shows when that image is opened, and ``rect`` (where the network's input square lies) is in the
+photo's full-size, EXIF-oriented pixels.
+
+An image that fails is not an exception here: its item carries the one-line reason, so a worker
+process never dies over a bad file and the scan goes on. The collate keeps the good tensors in one
+batch and the failures beside it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import Dataset
+
+from .errors import ConvScopeError
+from .images import _sniff, load_image
+from .preprocess import preprocess
+
+# Extensions taken as images without looking inside (a broken one is then listed as a failure).
+# Other files are taken only when their first bytes are an image signature (inference.images._sniff).
+IMAGE_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp",
+    ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".ico", ".jp2", ".j2k",
+})
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One image file of a scanned folder, as found when the scan started."""
+
+    rel: str        # the path relative to the folder, "/"-separated ("sub/chat_été.png")
+    size: int       # bytes (-1 when it could not be stat'ed: its load gives the reason)
+    mtime_ns: int
+
+    @property
+    def stamp(self) -> tuple[int, int]:
+        return (self.size, self.mtime_ns)
+
+
+def _is_image(path: str, name: str) -> bool:
+    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+        return True
+    return _sniff(path) is not None
+
+
+def list_images(folder: str | os.PathLike) -> list[FileEntry]:
+    """Every image file under ``folder``, recursively, sorted by relative path.
+
+    Hidden folders (a name starting with ".") are not entered: a scan index kept inside the folder
+    is never scanned. Symbolic links to folders are not followed (no cycles). Raises a one-line
+    ``ConvScopeError`` when ``folder`` is not a readable folder."""
+    root = os.fspath(folder)
+    if not os.path.exists(root):
+        raise ConvScopeError(f"cannot scan '{root}': no such folder")
+    if not os.path.isdir(root):
+        raise ConvScopeError(f"cannot scan '{root}': it is a file, not a folder")
+    try:
+        os.listdir(root)
+    except OSError as err:
+        raise ConvScopeError(f"cannot scan '{root}': {err.strerror or err}") from None
+    found: list[FileEntry] = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = os.path.join(here, name)
+            if name.startswith(".") or not _is_image(path, name):
+                continue
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            try:
+                st = os.stat(path)
+                found.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+            except OSError:
+                found.append(FileEntry(rel, -1, -1))
+    found.sort(key=lambda e: e.rel)
+    return found
+
+
+def failure_reason(err: Exception, path: str) -> str:
+    """The reason part of a load error ("the file is truncated"), without its "cannot open 'NAME': "."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    prefix = f"cannot open '{os.path.basename(os.path.normpath(path))}': "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    """One dataset item: the prepared input, or why there is none."""
+
+    index: int
+    tensor: torch.Tensor | None                       # float32 [3, S, S]
+    rect: tuple[float, float, float, float] | None    # the input square on the full-size photo (x, y, w, h)
+    size: tuple[int, int] | None                      # the photo's full (oriented) (width, height)
+    error: str | None = None
+
+
+class ScanDataset(Dataset):
+    """The images of a scan, decoded and prepared one by one (in a DataLoader worker or in-process)."""
+
+    def __init__(self, paths: list[str], mode: str = "imagenet", transform=None):
+        self.paths = list(paths)
+        self.mode = mode
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Decoded:
+        path = self.paths[index]
+        try:
+            image = load_image(path)
+            prepared = preprocess(image.for_network(), self.mode, transform=self.transform)
+        except Exception as err:  # noqa: BLE001 - a bad file is an item with its reason, never a dead worker
+            return Decoded(index, None, None, None, failure_reason(err, path))
+        return Decoded(index, prepared.tensor, tuple(map(float, prepared.rect)), (image.width, image.height))
+
+
+@dataclass(eq=False)
+class Batch:
+    """A collated batch: the good images stacked, in dataset order, and the failures beside them."""
+
+    indices: list[int] = field(default_factory=list)             # dataset indices of ``tensor``'s rows
+    tensor: torch.Tensor | None = None                            # [B, 3, S, S]
+    rects: list[tuple[float, float, float, float]] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (dataset index, reason)
+
+    def __len__(self) -> int:
+        return len(self.indices) + len(self.failures)
+
+    def pin_memory(self) -> "Batch":
+        """What a DataLoader with ``pin_memory=True`` calls (CUDA: the copy to the device can overlap)."""
+        if self.tensor is not None:
+            self.tensor = self.tensor.pin_memory()
+        return self
+
+
+def collate(items: list[Decoded]) -> Batch:
+    batch = Batch()
+    good = []
+    for item in items:
+        if item.tensor is None:
+            batch.failures.append((item.index, item.error or "could not be decoded"))
+        else:
+            batch.indices.append(item.index)
+            batch.rects.append(item.rect)
+            batch.sizes.append(item.size)
+            good.append(item.tensor)
+    if good:
+        batch.tensor = torch.stack(good)
+    return batch
