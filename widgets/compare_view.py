@@ -1,0 +1,177 @@
+"""A/B comparison: one layer and channel under two results, side by side, with what changed.
+
+Pin the result on show as A, then open another image or load other weights for the same
+architecture, and that is B. This view shows A's and B's maps of the same layer and channel,
+on one colour scale, and B − A on the diverging map (widgets.compare_maps). It also shows
+both predictions with their change (widgets.compare_predictions), and the channels whose
+mean changed most (widgets.delta_bars). Clicking one of them emits ``channelActivated``, so
+the window shows that channel in A and B. Unpin (``unpinRequested``) ends the comparison.
+The view computes nothing but colour ranges and orderings. The engine's numbers come in as
+numpy arrays and plain values.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from widgets.colormaps import AUTO
+from widgets.compact import ElidedLabel
+from widgets.compare_maps import CompareMaps
+from widgets.compare_predictions import ComparePredictions
+from widgets.delta_bars import DEFAULT_TOP, DeltaBars
+from widgets.patch_tiles import tint_text
+
+HINT = ("Nothing to compare yet. Pin the result on show as A, then open another image or load other "
+        "weights for the same model: that is B.")
+SIDE_MIN, SIDE_MAX = 220, 340   # the predictions and channel list beside the maps, px
+
+
+class CompareView(QWidget):
+    """A and B side by side, the difference, both predictions and the channels that changed most.
+
+    Signals: ``channelActivated(int channel)`` (a row of the channel list clicked, or Enter on it)
+    and ``unpinRequested()`` (the Unpin button).
+
+    Setters (numpy arrays and plain values only):
+      * ``set_caption(text)``: what is compared, e.g. "features.28 (conv5_3) · channel 17".
+      * ``set_maps(a, b, diff=None, note="", titles=("A", "B"), cmap="auto")``: ``a`` and ``b``
+        are float (H, W) maps of the same layer and channel (``b`` None while there is no B yet).
+        They share one colour range (``cmap`` "auto": viridis from 0 for maps >= 0). ``diff`` is
+        B − A of the same shape, drawn blue–red over a symmetric ±L (L a high percentile of
+        |B − A|, so a few strong spots do not wash the rest out). With ``diff`` None, ``note``
+        (one line) takes its place, e.g. why the shapes disagree. ``titles`` e.g.
+        ("A: cat.png (ImageNet weights)", "B: cat.png (weights from ft.pth)").
+      * ``set_predictions(rows)``: dicts with "label", "prob_a", "prob_b" (0..1) and optionally
+        "index", "logit_a", "logit_b", shown in the given order with Δ = B − A in percentage points.
+      * ``set_channel_deltas(channels, deltas, top=20, means_a=None, means_b=None, layer="")``:
+        each channel's mean in B minus in A (all channels or any subset). The ``top`` largest |Δ|
+        show, largest first. The means, when given, go into the tooltips.
+      * ``set_current_channel(channel)``: frame that channel's row (the one on show).
+      * ``show_hint(text=HINT, pinned=False)``: a hint instead of the comparison (nothing pinned, or
+        with ``pinned`` A pinned and B not there yet: Unpin stays). ``clear()``: the default hint.
+    """
+
+    channelActivated = Signal(int)
+    unpinRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._build_ui()
+        self.show_hint()
+
+    def _build_ui(self) -> None:
+        self._caption = ElidedLabel("Compare A and B")
+        bold = self._caption.font()
+        bold.setBold(True)
+        self._caption.setFont(bold)
+        self._caption.setContentsMargins(4, 2, 4, 0)
+        self.unpin_button = QPushButton("Unpin")
+        self.unpin_button.setToolTip("End the comparison: forget A and go back to the single view")
+        self.unpin_button.clicked.connect(self.unpinRequested)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 4, 0)
+        head.addWidget(self._caption, 1)
+        head.addWidget(self.unpin_button)
+
+        self.maps = CompareMaps()
+        self.predictions = ComparePredictions()
+        self.deltas = DeltaBars()
+        self.deltas.channelActivated.connect(self.channelActivated)
+        self._deltas_title = QLabel("Channel means, B − A")
+        font = self._deltas_title.font()
+        font.setBold(True)
+        self._deltas_title.setFont(font)
+        self._deltas_note = ElidedLabel("", min_width=60)
+        self._deltas_note.setStyleSheet(f"color: {tint_text(self).name()};")
+        self._deltas_scroll = QScrollArea()
+        self._deltas_scroll.setWidget(self.deltas)
+        self._deltas_scroll.setWidgetResizable(True)
+        self._deltas_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._deltas_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._deltas_scroll.setMinimumHeight(4 * self.deltas.row_height())
+
+        side = QWidget()
+        side.setMinimumWidth(SIDE_MIN)
+        side.setMaximumWidth(SIDE_MAX)
+        side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.predictions)
+        column.addSpacing(6)
+        column.addWidget(self._deltas_title)
+        column.addWidget(self._deltas_note)
+        column.addWidget(self._deltas_scroll, 1)
+
+        content = QWidget()
+        body = QHBoxLayout(content)
+        body.setContentsMargins(4, 0, 4, 2)
+        body.setSpacing(10)
+        body.addWidget(self.maps, 1, Qt.AlignmentFlag.AlignTop)
+        body.addWidget(side)
+
+        self._hint = QLabel()
+        self._hint.setWordWrap(True)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._hint.setStyleSheet("color: palette(mid); font-style: italic;")
+        self._hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._hint)
+        self._stack.addWidget(content)
+        self._content = content
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(head)
+        layout.addWidget(self._stack, 1)
+
+    # ------------------------------------------------------------------ content
+    def set_caption(self, text: str) -> None:
+        self._caption.setText(str(text))
+
+    def set_maps(self, a, b, diff=None, note: str = "", titles: tuple[str, str] = ("A", "B"),
+                 cmap: str = AUTO) -> None:
+        self.maps.set_maps(a, b, diff, note, titles, cmap)
+        self._stack.setCurrentWidget(self._content)
+        self.unpin_button.setVisible(True)
+
+    def set_predictions(self, rows: list[dict]) -> None:
+        self.predictions.set_rows(rows)
+
+    def set_channel_deltas(self, channels, deltas, top: int = DEFAULT_TOP, means_a=None, means_b=None,
+                           layer: str = "") -> None:
+        self.deltas.set_deltas(channels, deltas, top, means_a, means_b)
+        shown, total = len(self.deltas.channels), self.deltas.total()
+        of = f"top {shown} of {total}" if shown < total else f"all {total}"
+        self._deltas_note.setText(f"{of}{' in ' + layer if layer else ''} by |Δ| · click to show")
+        self._deltas_scroll.verticalScrollBar().setValue(0)
+
+    def set_current_channel(self, channel: int | None) -> None:
+        self.deltas.set_current_channel(channel)
+
+    def show_hint(self, text: str = HINT, pinned: bool = False) -> None:
+        """``text`` instead of the comparison; Unpin shows only if ``pinned`` (A is pinned, B not there)."""
+        self._hint.setText(str(text))
+        self._stack.setCurrentWidget(self._hint)
+        self.unpin_button.setVisible(bool(pinned))
+
+    def clear(self) -> None:
+        self.maps.clear()
+        self.predictions.clear()
+        self.deltas.clear()
+        self._deltas_note.setText("")
+        self.set_caption("Compare A and B")
+        self.show_hint()
+
+    # ------------------------------------------------------------------ what is shown
+    def caption(self) -> str:
+        return self._caption.text()
+
+    def hint_text(self) -> str:
+        """The hint when there is nothing to compare, else ""."""
+        return self._hint.text() if self._stack.currentWidget() is self._hint else ""
+
+    def deltas_note(self) -> str:
+        return self._deltas_note.text()
