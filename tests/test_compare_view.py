@@ -255,3 +255,12 @@ def test_a_sparse_or_empty_difference_keeps_a_usable_scale(view, qtbot):
     assert view.maps.diff_levels() == (-2.5, 2.5)
     view.set_maps(a, a, a - a)
     assert view.maps.diff_levels() == (-1.0, 1.0) and "no change" in view.maps.diff_note.text()
+
+
+def test_given_levels_colour_both_maps(view):
+    a, b = relu_maps()
+    view.set_maps(a, b, b - a, levels=(0.0, 4.0))
+    assert tuple(view.maps.a.item.levels) == tuple(view.maps.b.item.levels) == (0.0, 4.0)
+    view.set_maps(a - 1, b - 1, b - a)                     # signed maps: blue–red centred on 0
+    lo, hi = view.maps.levels()
+    assert lo == -hi and view.maps.table() == DIVERGING

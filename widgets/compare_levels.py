@@ -33,13 +33,20 @@ def check_map(name: str, values) -> np.ndarray:
     return a
 
 
-def shared_levels(a: np.ndarray, b: np.ndarray | None, cmap: str = AUTO) -> tuple[float, float, str]:
+def shared_levels(a: np.ndarray, b: np.ndarray | None, cmap: str = AUTO,
+                  levels: tuple[float, float] | None = None) -> tuple[float, float, str]:
     """(lo, hi, table): one range for A and B together and the colour table it is drawn with.
-    ``cmap`` "auto" starts at 0 for maps >= 0 and centres signed maps on 0; a fixed sequential
-    map spans the two maps' min..max. A flat range becomes lo..lo + 1 (the bottom colour)."""
+    The range is ``levels`` when given (e.g. the grid's scale shared by the layer), else the
+    two maps' min..max. ``cmap`` "auto" then starts at 0 for data >= 0 and centres signed data
+    on 0, and a diverging map is centred on 0. A flat range becomes lo..lo + 1 (the bottom colour)."""
     maps = [m for m in (a, b) if m is not None]
-    lo = float(min(m.min() for m in maps))
-    hi = float(max(m.max() for m in maps))
+    if levels is not None:
+        lo, hi = (float(v) for v in levels)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"levels must be finite, got {levels!r}")
+    else:
+        lo = float(min(m.min() for m in maps))
+        hi = float(max(m.max() for m in maps))
     table = resolve_colormap(cmap, lo, hi)
     lo, hi = display_levels(cmap, lo, hi)
     lo, hi = float(lo), float(hi)

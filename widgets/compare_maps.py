@@ -142,10 +142,10 @@ class CompareMaps(QWidget):
 
     # ------------------------------------------------------------------ content
     def set_maps(self, a, b, diff=None, note: str = "", titles: tuple[str, str] = ("A", "B"),
-                 cmap: str = AUTO) -> None:
+                 cmap: str = AUTO, levels: tuple[float, float] | None = None) -> None:
         """A's and B's maps (float (H, W); ``b`` may be None while B is not there yet) on one
-        range, and ``diff`` (B − A, the shape of both) on the diverging map; with ``diff`` None,
-        ``note`` says why there is no difference map."""
+        range (``levels``, or their joint range by the sign rule), and ``diff`` (B − A, the shape
+        of both) on the diverging map; with ``diff`` None, ``note`` says why there is none."""
         a = check_map("A's map", a)
         b = None if b is None else check_map("B's map", b)
         if diff is not None:
@@ -153,7 +153,7 @@ class CompareMaps(QWidget):
             if b is None or diff.shape != a.shape or diff.shape != b.shape:
                 shapes = f"{a.shape}, {None if b is None else b.shape}"
                 raise ValueError(f"the difference map's shape {diff.shape} must be A's and B's ({shapes})")
-        lo, hi, table = shared_levels(a, b, cmap)
+        lo, hi, table = shared_levels(a, b, cmap, levels)
         self._levels, self._table = (lo, hi), table
         self.a.title.setText(titles[0])
         self.b.title.setText(titles[1])

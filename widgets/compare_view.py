@@ -35,9 +35,10 @@ class CompareView(QWidget):
 
     Setters (numpy arrays and plain values only):
       * ``set_caption(text)``: what is compared, e.g. "features.28 (conv5_3) · channel 17".
-      * ``set_maps(a, b, diff=None, note="", titles=("A", "B"), cmap="auto")``: ``a`` and ``b``
-        are float (H, W) maps of the same layer and channel (``b`` None while there is no B yet).
-        They share one colour range (``cmap`` "auto": viridis from 0 for maps >= 0). ``diff`` is
+      * ``set_maps(a, b, diff=None, note="", titles=("A", "B"), cmap="auto", levels=None)``: ``a``
+        and ``b`` are float (H, W) maps of the same layer and channel (``b`` None while there is no
+        B yet). They share one colour range: ``levels`` (lo, hi) if given, else their joint
+        min..max (``cmap`` "auto": viridis from 0 for maps >= 0, blue–red on 0 if signed). ``diff`` is
         B − A of the same shape, drawn blue–red over a symmetric ±L (L a high percentile of
         |B − A|, so a few strong spots do not wash the rest out). With ``diff`` None, ``note``
         (one line) takes its place, e.g. why the shapes disagree. ``titles`` e.g.
@@ -132,8 +133,8 @@ class CompareView(QWidget):
         self._caption.setText(str(text))
 
     def set_maps(self, a, b, diff=None, note: str = "", titles: tuple[str, str] = ("A", "B"),
-                 cmap: str = AUTO) -> None:
-        self.maps.set_maps(a, b, diff, note, titles, cmap)
+                 cmap: str = AUTO, levels: tuple[float, float] | None = None) -> None:
+        self.maps.set_maps(a, b, diff, note, titles, cmap, levels)
         self._stack.setCurrentWidget(self._content)
         self.unpin_button.setVisible(True)
 
