@@ -15,9 +15,10 @@ from .cli_cam import add_cam_parser, cmd_cam
 from .cli_compare import add_compare_parser, cmd_compare
 from .cli_models import add_models_parser, cmd_models
 from .cli_rf import add_rf_parser, cmd_rf
+from .cli_scan import add_scan_parser, cmd_scan
 from .options import OneLineParser, add_weight_options, fail, weights_request
 
-COMMANDS = ("inspect", "dump", "export", "cam", "rf", "models", "compare")
+COMMANDS = ("inspect", "dump", "export", "cam", "rf", "models", "compare", "scan")
 
 
 class _Unparsable(Exception):
@@ -104,6 +105,7 @@ def build_parser() -> OneLineParser:
     add_rf_parser(sub)
     add_models_parser(sub)
     add_compare_parser(sub)
+    add_scan_parser(sub)
     return parser
 
 
@@ -222,7 +224,7 @@ def run(argv: list[str]) -> int:
     except Exception as err:  # a broken install should still be one line
         return fail(f"cannot load the engine: {err}")
     handlers = {"inspect": cmd_inspect, "dump": cmd_dump, "export": cmd_export, "cam": cmd_cam, "rf": cmd_rf,
-                "models": cmd_models, "compare": cmd_compare}
+                "models": cmd_models, "compare": cmd_compare, "scan": cmd_scan}
     _notes.clear()
     web = web_address_error(getattr(args, "image", None))  # rf takes no image
     if web:
