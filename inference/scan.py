@@ -28,7 +28,8 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from .errors import Cancelled, ConvScopeError
-from .scan_data import Batch, FileEntry, ScanDataset, collate, list_images
+from .scan_data import Batch, ScanDataset, collate
+from .scan_files import FileEntry, list_images
 from .scan_forward import Reducer, ScanPlan, choose_batch, scan_plan
 from .scan_index import Rows, ScanIndex, default_index_dir, index_key, weights_id
 from .scan_result import LayerHits, ScanFailure, ScanProgress, ScanResult, TopN, layer_hits

@@ -39,7 +39,7 @@ import numpy as np
 
 from .atomic_file import write_atomic, write_bytes_atomic
 from .errors import ConvScopeError
-from .scan_data import FileEntry
+from .scan_files import FileEntry
 
 FORMAT = "convscope-scan-index"
 VERSION = 1
