@@ -1,5 +1,6 @@
-"""CompareView: A and B on one scale, B − A on the diverging map over a robust ±L, the predictions
-with their change, the channels that changed most, and the signals.
+"""CompareView: A and B on one scale, B − A on the diverging map over the ±L its caller gives (the
+engine's rule, inference.compare, tested in test_compare.py; the view has none of its own), the
+predictions with their change, the channels that changed most, and the signals.
 
 Colours are read back from grab() at cell centres and compared with the 256-bin rule written
 here (pyqtgraph's ImageItem: index = floor((v − lo) · 256 / (hi − lo)), clipped); orders with
@@ -24,6 +25,13 @@ def relu_maps(h=14, w=14, seed=0):
     a[2, 3] += 14.0
     b[9, 11] += 12.0
     return a, b
+
+
+def engine_level(d):
+    """A stand-in for the engine's ±L, written here: the 99th percentile ("lower") of the changed cells."""
+    mag = np.abs(d).ravel()
+    mag = mag[mag > 0]
+    return float(np.percentile(mag, 99, method="lower")) if mag.size else 0.0
 
 
 def index(v, lo, hi):
@@ -57,10 +65,10 @@ def test_difference_is_symmetric_around_the_neutral_colour(view, qtbot):
     a = np.zeros((8, 8), np.float32)
     b = a.copy()
     b[:, :3], b[:, 3:5], b[:, 5:] = 0.7, 0.0, -0.7
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=1.0)
     settle(qtbot, view)
     lo, hi = view.maps.diff_levels()
-    assert lo == -hi and hi > 0
+    assert (lo, hi) == (-1.0, 1.0)
     item = view.maps.diff.item
     assert tuple(item.levels) == (lo, hi)
     np.testing.assert_array_equal(item.lut, lut(DIVERGING))
@@ -75,24 +83,37 @@ def test_difference_is_symmetric_around_the_neutral_colour(view, qtbot):
     assert red[0] > red[2] + 40 and blue[2] > blue[0] + 40   # red = B higher, blue = B lower
 
 
-def test_a_few_strong_spots_do_not_wash_out_the_difference(view, qtbot):
+def test_the_difference_is_drawn_over_the_given_level(view, qtbot):
+    """The view takes ±L and its words from the caller, and clips what lies beyond: a strong spot
+    takes the end colour, a typical change is visibly coloured."""
     a, b = relu_maps()
     d = b - a
-    view.set_maps(a, b, d)
+    level = engine_level(d)
+    note = "±L: 99th percentile of the changed cells' |B − A|; up to 14 beyond it"
+    view.set_maps(a, b, d, diff_level=level, diff_note=note)
     settle(qtbot, view)
     lo, hi = view.maps.diff_levels()
+    assert (lo, hi) == (-level, level)
+    assert tuple(view.maps.diff.item.levels) == (lo, hi)
+    assert view.maps.diff_note.text() == note
+    table = lut(DIVERGING)
+    y, x = np.unravel_index(np.argmax(d), d.shape)          # beyond +L: the red end
+    np.testing.assert_allclose(colour_at(view.maps.diff, y, x), table[255], atol=2)
     mag = np.abs(d)
-    assert hi < 0.5 * mag.max()                            # the two spots are clipped, not the scale
-    assert (mag <= hi).mean() >= 0.95                      # nearly every cell within ±L
     typical = np.median(mag[mag > 0])
     assert abs(index(typical, lo, hi) - 127.5) > 12        # a typical change is visibly coloured
-    assert "percentile" in view.maps.diff_note.text() and "beyond" in view.maps.diff_note.text()
+    with pytest.raises(ValueError, match="diff_level"):    # no rule of its own to fall back on
+        view.set_maps(a, b, d)
+    for bad in (-1.0, float("nan"), "x"):
+        with pytest.raises(ValueError, match="level"):
+            view.set_maps(a, b, d, diff_level=bad)
 
 
 def test_a_and_b_share_one_scale(view, qtbot):
     a, b = relu_maps()
     b[5, 5] = a[5, 5] = 3.0
-    view.set_maps(a, b, b - a, titles=("A: cat.png (ImageNet weights)", "B: cat.png (weights from ft.pth)"))
+    view.set_maps(a, b, b - a, titles=("A: cat.png (ImageNet weights)", "B: cat.png (weights from ft.pth)"),
+                  diff_level=engine_level(b - a))
     settle(qtbot, view)
     la, lb = tuple(view.maps.a.item.levels), tuple(view.maps.b.item.levels)
     assert la == lb == (0.0, float(max(a.max(), b.max())))   # maps ≥ 0: from 0 to the larger maximum
@@ -112,7 +133,7 @@ def test_shapes_that_disagree_give_a_note(view, qtbot):
     assert view.maps.diff.stack.currentWidget() is view.maps.diff.note
     assert view.maps.diff.note.text() == note
     with pytest.raises(ValueError, match="shape"):
-        view.set_maps(a, np.pad(b, 1), np.zeros((16, 16), np.float32))
+        view.set_maps(a, np.pad(b, 1), np.zeros((16, 16), np.float32), diff_level=1.0)
 
 
 def test_bad_maps_are_refused_in_one_line(view):
@@ -121,13 +142,13 @@ def test_bad_maps_are_refused_in_one_line(view):
     bad[0, 0] = np.nan
     for args in ((bad, b, None), (a[None], b, None), (a, b, np.full_like(a, np.inf))):
         with pytest.raises(ValueError) as err:
-            view.set_maps(*args)
+            view.set_maps(*args, diff_level=1.0)
         assert "\n" not in str(err.value)
 
 
 def test_hover_reads_out_a_b_and_the_difference(view, qtbot):
     a, b = relu_maps()
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=engine_level(b - a))
     settle(qtbot, view)
     p = view.maps.b.cell_point(9, 11)
     qtbot.mouseMove(view.maps.b.view.viewport(), p)
@@ -141,7 +162,7 @@ def test_predictions_with_their_change(view):
             {"label": "Egyptian cat", "prob_a": 0.17, "prob_b": 0.51, "index": 285},
             {"label": "window screen", "prob_a": 0.02, "prob_b": 0.02}]
     a, b = relu_maps()
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=engine_level(b - a))
     view.set_predictions(rows)
     lines = view.predictions.lines
     assert [ln["name"].text() for ln in lines] == [r["label"] for r in rows]     # the caller's order
@@ -166,7 +187,7 @@ def channel_deltas(c=512, seed=1):
 def test_channel_deltas_sorted_by_magnitude_and_clickable(view, qtbot):
     channels, d = channel_deltas()
     a, b = relu_maps()
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=engine_level(b - a))
     view.set_channel_deltas(channels, d, means_a=np.zeros(512), means_b=d, layer="relu5_3")
     order = np.argsort(-np.abs(d), kind="stable")[:20]
     bars = view.deltas
@@ -187,7 +208,7 @@ def test_channel_deltas_sorted_by_magnitude_and_clickable(view, qtbot):
 def test_channel_list_by_keyboard(view, qtbot):
     channels, d = channel_deltas()
     a, b = relu_maps()
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=engine_level(b - a))
     view.set_channel_deltas(channels, d, top=5)
     assert len(view.deltas.channels) == 5
     view.deltas.setFocus()
@@ -204,7 +225,7 @@ def test_channel_list_by_keyboard(view, qtbot):
 def test_unpin_and_the_hint(view, qtbot):
     assert view.hint_text() == HINT and view.unpin_button.isHidden()
     a, b = relu_maps()
-    view.set_maps(a, b, b - a)
+    view.set_maps(a, b, b - a, diff_level=engine_level(b - a))
     assert view.hint_text() == "" and not view.unpin_button.isHidden()
     with qtbot.waitSignal(view.unpinRequested):
         qtbot.mouseClick(view.unpin_button, Qt.MouseButton.LeftButton)
@@ -224,7 +245,8 @@ def test_fits_the_central_area(qtbot, size):
     qtbot.waitExposed(v)
     a, b = relu_maps()
     v.set_caption("features.29 (relu5_3) · channel 17")
-    v.set_maps(a, b, b - a, titles=("A: cat.png (ImageNet weights)", "B: cat.png (weights from finetuned.pth)"))
+    v.set_maps(a, b, b - a, titles=("A: cat.png (ImageNet weights)", "B: cat.png (weights from finetuned.pth)"),
+               diff_level=engine_level(b - a))
     v.set_predictions([{"label": f"class {i}", "prob_a": 0.1, "prob_b": 0.05 * i} for i in range(6)])
     v.set_channel_deltas(*channel_deltas())
     settle(qtbot, v)
@@ -246,21 +268,33 @@ def test_fits_the_central_area(qtbot, size):
     assert v._deltas_scroll.viewport().height() >= 4 * v.deltas.row_height()
 
 
-def test_a_sparse_or_empty_difference_keeps_a_usable_scale(view, qtbot):
-    """Two cells changed out of 196: the percentile is 0, so ±L is the largest change; no change: ±1."""
+def test_no_change_keeps_a_usable_scale(view, qtbot):
+    """A level of 0 (nothing changed) draws over ±1, so the map is the centre colour, and says so."""
     a = np.zeros((14, 14), np.float32)
     b = a.copy()
     b[3, 4], b[10, 2] = 2.5, -1.0
-    view.set_maps(a, b, b - a)
-    assert view.maps.diff_levels() == (-2.5, 2.5)
-    view.set_maps(a, a, a - a)
+    view.set_maps(a, b, b - a, diff_level=2.5)
+    assert view.maps.diff_levels() == (-2.5, 2.5) and "±2.5" in view.maps.diff_note.text()
+    view.set_maps(a, a, a - a, diff_level=0.0)
     assert view.maps.diff_levels() == (-1.0, 1.0) and "no change" in view.maps.diff_note.text()
+
+
+def test_a_vector_layer_gets_a_note_and_keeps_the_rest(view, qtbot):
+    channels, d = channel_deltas()
+    view.set_maps_note("fc is a vector layer", titles=("A: a.png", "B: b.png"))
+    view.set_predictions([], note="A has 10 classes and B 2: no per-class deltas")
+    view.set_channel_deltas(channels, d)
+    assert view.hint_text() == "" and view.maps.a.note.text() == "fc is a vector layer"
+    assert view.maps.diff_levels() is None and view.maps.a.title.text() == "A: a.png"
+    assert view.predictions_note().startswith("A has 10 classes") and len(view.deltas.channels) == 20
+    view.clear_channel_deltas("no channel list")
+    assert view.deltas_note() == "no channel list" and len(view.deltas.channels) == 0
 
 
 def test_given_levels_colour_both_maps(view):
     a, b = relu_maps()
-    view.set_maps(a, b, b - a, levels=(0.0, 4.0))
+    view.set_maps(a, b, b - a, levels=(0.0, 4.0), diff_level=1.0)
     assert tuple(view.maps.a.item.levels) == tuple(view.maps.b.item.levels) == (0.0, 4.0)
-    view.set_maps(a - 1, b - 1, b - a)                     # signed maps: blue–red centred on 0
+    view.set_maps(a - 1, b - 1, b - a, diff_level=1.0)    # signed maps: blue–red centred on 0
     lo, hi = view.maps.levels()
     assert lo == -hi and view.maps.table() == DIVERGING

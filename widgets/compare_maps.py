@@ -2,12 +2,14 @@
 
 The two maps are drawn with one colour table and one range (widgets.compare_levels), so a
 colour means the same value in both. The difference gets the blue–red map centred on 0
-(red: B is higher, blue: B is lower, the neutral middle: no change) over a robust ±L, and
-its own colour bar, which says how L was chosen and what lies beyond it. Each map is a
+(red: B is higher, blue: B is lower, the neutral middle: no change) over the ±L the caller
+gives (the engine's rule, computed on the worker), and its own colour bar, with the caller's
+words for how L was chosen and what lies beyond it. Each map is a
 pyqtgraph ImageItem fed a C-contiguous float32 array with explicit levels and a 256-entry
 LUT, the overlay's fast path, so 224×224 maps repaint at once. The three views zoom and pan
 together when the shapes agree, and hovering any of them reads out A, B and B − A at that
-cell. When the shapes disagree, a one-line note replaces the difference.
+cell. When the shapes disagree, a one-line note replaces the difference; a layer without maps (a
+vector) gets one note in place of all three (``show_notes``).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QStackedWidget, 
 from widgets.color_bar import ColorBar
 from widgets.colormaps import AUTO, AUTO_DIVERGING, lut
 from widgets.compact import ElidedLabel
-from widgets.compare_levels import DIFF_PERCENTILE, check_map, diff_limit, shared_levels
+from widgets.compare_levels import check_map, diff_display_level, shared_levels
 from widgets.grid_canvas import BACKGROUND
 from widgets.numbers import fmt_sig
 from widgets.patch_tiles import tint_text
@@ -110,7 +112,7 @@ class CompareMaps(QWidget):
         for panel in (self.a, self.b, self.diff):
             panel.view.setToolTip("Wheel: zoom (A, B and B − A together) · drag: pan · double-click: the whole maps")
         self._levels: tuple[float, float] | None = None
-        self._limit: tuple[float, float] | None = None   # (L, max |B − A|)
+        self._limit: float | None = None   # the difference's ±L as drawn
         self._table = "viridis"
         self._linked = False
         self._zoomed = False       # the user zoomed or panned: keep that view until a double-click
@@ -142,10 +144,13 @@ class CompareMaps(QWidget):
 
     # ------------------------------------------------------------------ content
     def set_maps(self, a, b, diff=None, note: str = "", titles: tuple[str, str] = ("A", "B"),
-                 cmap: str = AUTO, levels: tuple[float, float] | None = None) -> None:
+                 cmap: str = AUTO, levels: tuple[float, float] | None = None, diff_level: float | None = None,
+                 diff_note: str = "") -> None:
         """A's and B's maps (float (H, W); ``b`` may be None while B is not there yet) on one
         range (``levels``, or their joint range by the sign rule), and ``diff`` (B − A, the shape
-        of both) on the diverging map; with ``diff`` None, ``note`` says why there is none."""
+        of both) on the diverging map over ±``diff_level`` (required with ``diff``; 0: nothing
+        changed), with ``diff_note`` under its colour bar; with ``diff`` None, ``note`` says why
+        there is none (with ``b`` None, it is B's hint)."""
         a = check_map("A's map", a)
         b = None if b is None else check_map("B's map", b)
         if diff is not None:
@@ -153,6 +158,9 @@ class CompareMaps(QWidget):
             if b is None or diff.shape != a.shape or diff.shape != b.shape:
                 shapes = f"{a.shape}, {None if b is None else b.shape}"
                 raise ValueError(f"the difference map's shape {diff.shape} must be A's and B's ({shapes})")
+            if diff_level is None:
+                raise ValueError("the difference map needs its level ±L (diff_level) from the caller")
+            limit = diff_display_level(diff_level)
         lo, hi, table = shared_levels(a, b, cmap, levels)
         self._levels, self._table = (lo, hi), table
         self.a.title.setText(titles[0])
@@ -176,11 +184,10 @@ class CompareMaps(QWidget):
             self.diff_bar.clear()
             self.diff_note.setText("")
         else:
-            limit, top = diff_limit(diff)
-            self._limit = (limit, top)
+            self._limit = limit
             self.diff.show_map(diff, (-limit, limit), DIFF_TABLE)
             self.diff_bar.set_range(-limit, limit)
-            self.diff_note.setText(diff_note(limit, top))
+            self.diff_note.setText(diff_note or default_diff_note(float(diff_level)))
         self._link(b is not None and a.shape == b.shape)
         shape = (a.shape, None if b is None else b.shape)
         if shape != self._shape:        # zoom and pan survive a channel switch, not a new shape
@@ -188,6 +195,15 @@ class CompareMaps(QWidget):
         self._fit_views()
         self._refit()
         self.readout.setText(HOVER_HINT)
+
+    def show_notes(self, text: str, titles: tuple[str, str] = ("A", "B")) -> None:
+        """No maps to draw (a vector layer): ``text`` in A's place, B and B − A blank."""
+        self.clear()
+        self.a.title.setText(titles[0])
+        self.b.title.setText(titles[1])
+        self.a.show_note(text)
+        self._shape = None
+        self._fit_views()
 
     def clear(self) -> None:
         for panel in (self.a, self.b, self.diff):
@@ -205,7 +221,7 @@ class CompareMaps(QWidget):
 
     def diff_levels(self) -> tuple[float, float] | None:
         """(−L, +L) of the difference map, or None when there is none."""
-        return None if self._limit is None else (-self._limit[0], self._limit[0])
+        return None if self._limit is None else (-self._limit, self._limit)
 
     def table(self) -> str:
         """The colour table A and B are drawn with."""
@@ -282,14 +298,11 @@ class CompareMaps(QWidget):
         self.readout.setText(readout_text(cell, self.a.values, self.b.values, self.diff.values))
 
 
-def diff_note(limit: float, top: float) -> str:
-    """What the difference bar's range is: where L comes from, and what lies beyond it."""
-    if top <= 0:
+def default_diff_note(level: float) -> str:
+    """The difference bar's words when the caller gives none."""
+    if level <= 0:
         return "no change anywhere"
-    if limit >= top:
-        return "red: B higher, blue: B lower, white: equal · ±max |B − A|"
-    return (f"red: B higher, blue: B lower, white: equal · ±{DIFF_PERCENTILE:g}th percentile of |B − A|;"
-            f" up to {fmt_sig(top)} beyond it")
+    return f"red: B higher, blue: B lower, white: equal · ±{fmt_sig(level)}"
 
 
 def muted_label() -> QLabel:

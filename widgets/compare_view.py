@@ -6,8 +6,9 @@ on one colour scale, and B − A on the diverging map (widgets.compare_maps). It
 both predictions with their change (widgets.compare_predictions), and the channels whose
 mean changed most (widgets.delta_bars). Clicking one of them emits ``channelActivated``, so
 the window shows that channel in A and B. Unpin (``unpinRequested``) ends the comparison.
-The view computes nothing but colour ranges and orderings. The engine's numbers come in as
-numpy arrays and plain values.
+The view computes no statistic of the maps: the ranges and the difference's ±L come from the
+caller (the engine's rule, computed on the worker), with the numbers, as numpy arrays and
+plain values. It only orders the channel list and subtracts the two probabilities it shows.
 """
 from __future__ import annotations
 
@@ -35,19 +36,23 @@ class CompareView(QWidget):
 
     Setters (numpy arrays and plain values only):
       * ``set_caption(text)``: what is compared, e.g. "features.28 (conv5_3) · channel 17".
-      * ``set_maps(a, b, diff=None, note="", titles=("A", "B"), cmap="auto", levels=None)``: ``a``
-        and ``b`` are float (H, W) maps of the same layer and channel (``b`` None while there is no
-        B yet). They share one colour range: ``levels`` (lo, hi) if given, else their joint
-        min..max (``cmap`` "auto": viridis from 0 for maps >= 0, blue–red on 0 if signed). ``diff`` is
-        B − A of the same shape, drawn blue–red over a symmetric ±L (L a high percentile of
-        |B − A|, so a few strong spots do not wash the rest out). With ``diff`` None, ``note``
-        (one line) takes its place, e.g. why the shapes disagree. ``titles`` e.g.
+      * ``set_maps(a, b, diff=None, note="", titles=("A", "B"), cmap="auto", levels=None,
+        diff_level=None, diff_note="")``: ``a`` and ``b`` are float (H, W) maps of the same layer
+        and channel (``b`` None while there is no B yet). They share one colour range: ``levels``
+        (lo, hi) if given, else their joint min..max (``cmap`` "auto": viridis from 0 for maps >= 0,
+        blue–red on 0 if signed). ``diff`` is B − A of the same shape, drawn blue–red over the
+        symmetric ±``diff_level`` the caller gives (required with ``diff``; 0 when nothing
+        changed), with ``diff_note`` (how L was chosen) under its colour bar. With ``diff`` None,
+        ``note`` (one line) takes its place, e.g. why the shapes disagree. ``titles`` e.g.
         ("A: cat.png (ImageNet weights)", "B: cat.png (weights from ft.pth)").
-      * ``set_predictions(rows)``: dicts with "label", "prob_a", "prob_b" (0..1) and optionally
-        "index", "logit_a", "logit_b", shown in the given order with Δ = B − A in percentage points.
+      * ``set_maps_note(text, titles)``: no maps to draw (a vector layer); the rest stays.
+      * ``set_predictions(rows, note="")``: dicts with "label", "prob_a", "prob_b" (0..1) and
+        optionally "index", "logit_a", "logit_b", shown in the given order with Δ = B − A in
+        percentage points; ``note`` (one line) under them, e.g. why there are no rows.
       * ``set_channel_deltas(channels, deltas, top=20, means_a=None, means_b=None, layer="")``:
         each channel's mean in B minus in A (all channels or any subset). The ``top`` largest |Δ|
         show, largest first. The means, when given, go into the tooltips.
+      * ``clear_channel_deltas(note="")``: no channel list, ``note`` saying why.
       * ``set_current_channel(channel)``: frame that channel's row (the one on show).
       * ``show_hint(text=HINT, pinned=False)``: a hint instead of the comparison (nothing pinned, or
         with ``pinned`` A pinned and B not there yet: Unpin stays). ``clear()``: the default hint.
@@ -100,6 +105,9 @@ class CompareView(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addWidget(self.predictions)
+        self._predictions_note = ElidedLabel("", min_width=60)
+        self._predictions_note.setStyleSheet(f"color: {tint_text(self).name()};")
+        column.addWidget(self._predictions_note)
         column.addSpacing(6)
         column.addWidget(self._deltas_title)
         column.addWidget(self._deltas_note)
@@ -133,13 +141,23 @@ class CompareView(QWidget):
         self._caption.setText(str(text))
 
     def set_maps(self, a, b, diff=None, note: str = "", titles: tuple[str, str] = ("A", "B"),
-                 cmap: str = AUTO, levels: tuple[float, float] | None = None) -> None:
-        self.maps.set_maps(a, b, diff, note, titles, cmap, levels)
+                 cmap: str = AUTO, levels: tuple[float, float] | None = None, diff_level: float | None = None,
+                 diff_note: str = "") -> None:
+        self.maps.set_maps(a, b, diff, note, titles, cmap, levels, diff_level, diff_note)
+        self._show_content()
+
+    def set_maps_note(self, text: str, titles: tuple[str, str] = ("A", "B")) -> None:
+        self.maps.show_notes(text, titles)
+        self._show_content()
+
+    def _show_content(self) -> None:
         self._stack.setCurrentWidget(self._content)
         self.unpin_button.setVisible(True)
 
-    def set_predictions(self, rows: list[dict]) -> None:
+    def set_predictions(self, rows: list[dict], note: str = "") -> None:
         self.predictions.set_rows(rows)
+        self._predictions_note.setText(str(note))
+        self._predictions_note.setVisible(bool(note))
 
     def set_channel_deltas(self, channels, deltas, top: int = DEFAULT_TOP, means_a=None, means_b=None,
                            layer: str = "") -> None:
@@ -148,6 +166,11 @@ class CompareView(QWidget):
         of = f"top {shown} of {total}" if shown < total else f"all {total}"
         self._deltas_note.setText(f"{of}{' in ' + layer if layer else ''} by |Δ| · click to show")
         self._deltas_scroll.verticalScrollBar().setValue(0)
+
+    def clear_channel_deltas(self, note: str = "") -> None:
+        """No channel list (B not there yet, or channel counts that disagree); ``note`` says why."""
+        self.deltas.clear()
+        self._deltas_note.setText(str(note))
 
     def set_current_channel(self, channel: int | None) -> None:
         self.deltas.set_current_channel(channel)
@@ -161,6 +184,7 @@ class CompareView(QWidget):
     def clear(self) -> None:
         self.maps.clear()
         self.predictions.clear()
+        self._predictions_note.setText("")
         self.deltas.clear()
         self._deltas_note.setText("")
         self.set_caption("Compare A and B")
@@ -176,3 +200,6 @@ class CompareView(QWidget):
 
     def deltas_note(self) -> str:
         return self._deltas_note.text()
+
+    def predictions_note(self) -> str:
+        return self._predictions_note.text()
