@@ -10,6 +10,7 @@ reason instead of a wrong crop. Pillow and numpy only.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -25,7 +26,7 @@ from .images import load_image
 
 PATCH_SIDE = 96          # a patch fits in this square (never enlarged: the gallery scales it to its tiles)
 SHEET_CELL = 128         # a sheet's cell: patches are scaled to fill it (enlarged without smoothing)
-CAPTION_H = 14
+CAPTION_H = 14           # one caption line
 SHEET_BG = (24, 24, 28)
 SHEET_FG = (230, 230, 230)
 SHEET_GROUP = 64         # channels whose patches are cropped together (each file decoded once per group)
@@ -116,27 +117,49 @@ def _fit(patch: np.ndarray, cell: int) -> Image.Image:
     return img.resize(size, Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS)
 
 
-def _font() -> ImageFont.ImageFont:
-    return ImageFont.load_default()
+@functools.lru_cache(maxsize=1)
+def _font():
+    """A font with accents (Pillow's built-in one has none): DejaVu Sans or Arial where installed."""
+    for name in ("DejaVuSans.ttf", "arial.ttf", "Arial.ttf"):
+        try:
+            return ImageFont.truetype(name, 11)
+        except OSError:
+            continue
+    return ImageFont.load_default(11)
 
 
-def sheet(patches: list[np.ndarray | str], values: list[float], title: str, cell: int = SHEET_CELL) -> np.ndarray:
+def _elide(text: str, width: int, font) -> str:
+    """``text`` cut in the middle until it is at most ``width`` pixels wide (names that share a prefix
+    differ near the end)."""
+    keep = len(text)
+    shown = text
+    while keep > 1 and font.getlength(shown) > width:
+        keep -= 1
+        shown = text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2):]
+    return shown
+
+
+def sheet(patches: list[np.ndarray | str], values: list[float], title: str, cell: int = SHEET_CELL,
+          names: list[str] | None = None) -> np.ndarray:
     """One channel's sheet: the patches in a near-square grid, best first, each captioned with its rank
-    and value (a patch that could not be read: a dark cell saying so), under a title line."""
+    and value, and its file's name when ``names`` are given (a patch that could not be read: a dark cell
+    saying so), under a title line."""
+    names = names or [""] * len(patches)
+    caption = CAPTION_H * (2 if any(names) else 1)
     n = max(1, len(patches))
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     pad = 4
     width = cols * (cell + pad) + pad
-    height = CAPTION_H + pad + rows * (cell + CAPTION_H + pad) + pad
+    height = CAPTION_H + pad + rows * (cell + caption + pad) + pad
     canvas = Image.new("RGB", (width, height), SHEET_BG)
     draw = ImageDraw.Draw(canvas)
     font = _font()
     draw.text((pad, 2), title, fill=SHEET_FG, font=font)
-    for k, (patch, value) in enumerate(zip(patches, values)):
+    for k, (patch, value, name) in enumerate(zip(patches, values, names)):
         r, c = divmod(k, cols)
         x = pad + c * (cell + pad)
-        y = CAPTION_H + pad + r * (cell + CAPTION_H + pad)
+        y = CAPTION_H + pad + r * (cell + caption + pad)
         if isinstance(patch, str):
             draw.rectangle((x, y, x + cell - 1, y + cell - 1), outline=(90, 90, 90))
             draw.text((x + 4, y + cell // 2 - 6), "not readable", fill=(200, 120, 120), font=font)
@@ -144,6 +167,8 @@ def sheet(patches: list[np.ndarray | str], values: list[float], title: str, cell
             img = _fit(patch, cell)
             canvas.paste(img, (x + (cell - img.width) // 2, y + (cell - img.height) // 2))
         draw.text((x, y + cell + 1), f"#{k + 1}  {value:.4g}", fill=SHEET_FG, font=font)
+        if name:
+            draw.text((x, y + cell + 1 + CAPTION_H), _elide(name, cell, font), fill=(160, 160, 170), font=font)
     return np.asarray(canvas, dtype=np.uint8)
 
 
@@ -176,10 +201,11 @@ def write_channel_sheets(layer_hits, out_dir: str | os.PathLike, channels=None, 
         k = 0
         for c in group:
             n = len(layer_hits.channel(c))
-            mine, values = got[k:k + n], [h.value for h in layer_hits.channel(c)]
+            hits_c = layer_hits.channel(c)
+            mine, values, names = got[k:k + n], [h.value for h in hits_c], [h.rel for h in hits_c]
             k += n
             errors += [p for p in mine if isinstance(p, str)]
-            picture = sheet(mine, values, f"{label}  channel {c}", cell)
+            picture = sheet(mine, values, f"{label}  channel {c}", cell, names)
             written.append(write_png(out / sheet_name(layer_hits.layer, c), picture))
             if progress is not None:
                 progress(len(written), len(wanted))
