@@ -11,14 +11,15 @@ import logging
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from .downloader import DownloadWorker
-from .requests import AblateRequest, AnalyzeRequest, CamRequest, DemoRequest, Generation, ProbeRequest
+from .requests import (AblateRequest, AnalyzeRequest, CamRequest, CompareRequest, DemoRequest, Generation, PinRequest,
+                       ProbeRequest)
 from .session import Session
 from .worker import InferenceWorker
 
 log = logging.getLogger("convscope.controller")
 
 CAM_PURPOSES = ("top", "explain", "grid")
-PROBES = ("probe", "ablation")  # the other re-entries of the kept run, each newest-wins
+PROBES = ("probe", "ablation", "pin", "compare")  # the other re-entries of the kept runs, each newest-wins
 _STUCK = []  # threads that would not stop at exit: kept alive so Qt never destroys a running QThread
 
 
@@ -30,6 +31,9 @@ class Controller(QObject):
     _computeCam = Signal(object)
     _probe = Signal(object)
     _ablate = Signal(object)
+    _pin = Signal(object)
+    _unpin = Signal()
+    _compare = Signal(object)
     _download = Signal(object)
 
     # Model and download state, for the window's status bar.
@@ -64,6 +68,9 @@ class Controller(QObject):
         self._computeCam.connect(self.worker.compute_cam)
         self._probe.connect(self.worker.probe)
         self._ablate.connect(self.worker.ablate)
+        self._pin.connect(self.worker.pin)
+        self._unpin.connect(self.worker.unpin)
+        self._compare.connect(self.worker.compare)
         self._download.connect(self.downloader.download)
         s, w = self.session, self.worker
         w.modelLoading.connect(self.modelLoading)
@@ -84,6 +91,11 @@ class Controller(QObject):
         w.ablationReady.connect(lambda req, result: s.set_ablation(req.id, req.analysis_id, result))
         w.ablationStats.connect(lambda req, names: s.ablation_stats(req.id, req.analysis_id, names))
         w.ablationFailed.connect(lambda req, msg: s.fail_ablation(req.id, req.analysis_id, msg))
+        w.pinReady.connect(lambda req, info: s.set_pin(req.id, info))
+        w.pinFailed.connect(lambda req, msg: s.fail_pin(req.id, msg))
+        w.pinDropped.connect(self._on_pin_dropped)
+        w.compareReady.connect(lambda req, result: s.set_comparison(req.id, req.analysis_id, result))
+        w.compareFailed.connect(lambda req, msg: s.fail_comparison(req.id, req.analysis_id, msg))
         w.fieldsReady.connect(s.set_fields)
         w.modelsReady.connect(s.set_catalogue)
         w.failed.connect(s.fail)
@@ -147,6 +159,34 @@ class Controller(QObject):
         self._ablate.emit(AblateRequest(aid, self.session.results_id, layer, tuple(int(c) for c in channels),
                                         mode, bool(keep), focus))
         return aid
+
+    def pin(self) -> int:
+        """Keep the result on screen as A of an A/B comparison (the worker keeps its run)."""
+        pid = self._next_cam("pin")
+        self._next_cam("compare")  # a comparison against the A before is dropped
+        self._pin.emit(PinRequest(pid, self.session.results_id))
+        return pid
+
+    def unpin(self) -> None:
+        """End the comparison: the worker lets A go, and whatever is on its way is dropped."""
+        self._next_cam("pin")
+        self._next_cam("compare")
+        self._unpin.emit()
+        self.session.unpin()
+
+    def compare(self, layer: str) -> int:
+        """B − A at ``layer``: the pinned A against the result on screen (B); 0 when nothing is pinned."""
+        pinned = self.session.pinned
+        if pinned is None:
+            return 0
+        cid = self._next_cam("compare")
+        self._compare.emit(CompareRequest(cid, pinned["pin_id"], self.session.results_id, layer))
+        return cid
+
+    @Slot(str)
+    def _on_pin_dropped(self, message: str) -> None:
+        self._next_cam("compare")
+        self.session.drop_pin(message)
 
     def reset_ablation(self) -> None:
         """Back to the original run: nothing to compute, it was never changed."""

@@ -76,6 +76,25 @@ class AblateRequest:
     focus: str | None = None
 
 
+@dataclass(frozen=True)
+class PinRequest:
+    """Keep analysis ``analysis_id``'s run (the worker's current one) as A of an A/B comparison."""
+
+    id: int
+    analysis_id: int
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """B − A at ``layer``: the pinned run (A, pinned by pin request ``pin_id``) against analysis
+    ``analysis_id``'s run (B, the worker's current one), both kept on the worker (``inference.compare``)."""
+
+    id: int
+    pin_id: int
+    analysis_id: int
+    layer: str
+
+
 class Generation:
     """The id of the newest request of one kind; read by the worker, written by the UI (thread-safe)."""
 

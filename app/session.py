@@ -45,6 +45,10 @@ class Session(QObject):
     probeFailed = Signal(str)
     ablationChanged = Signal(object)       # inference.ablation.AblationResult, or None: back to the original
     ablationFailed = Signal(str)
+    pinChanged = Signal(object)            # A of an A/B comparison (app.worker_compare.pin_info), or None: unpinned
+    pinDropped = Signal(str)               # a model of another architecture let A go: one line
+    comparisonChanged = Signal(object)     # app.worker_compare.ComparedLayer: B − A of the held image at a layer
+    compareFailed = Signal(str)            # one line
     fieldsChanged = Signal()               # the held model's receptive-field table arrived
     catalogueChanged = Signal(object)      # the CNNs the Model menu offers, with their weights' state
 
@@ -74,6 +78,10 @@ class Session(QObject):
         # layers replace the original's in ``layer()`` until it is reset).
         self.probe = None
         self.ablation = None
+        # A/B comparison: A pinned on the worker (its labels here) and B − A of the held image (B) at the
+        # layer asked last; a new image drops the comparison (it was the old B's), not A.
+        self.pinned: dict | None = None
+        self.comparison = None
         self._fields: dict[int, dict] = {}  # model generation → {layer: field dict or {"note": …}}
         self.catalogue: list[dict] = []     # the CNNs the Model menu offers (from the worker)
 
@@ -110,6 +118,7 @@ class Session(QObject):
         self.image, self.layers, self.predictions, self.demo, self.seconds = image, {}, None, None, None
         self.top_cam, self.cams = None, {}
         self.probe = self.ablation = None
+        self.comparison = None
         self._detailed = False
         self._drop_unshown_pastes()
         self.imageChanged.emit(image)
@@ -190,6 +199,43 @@ class Session(QObject):
         if self.ablation is not None:
             self.ablation = None
             self.ablationChanged.emit(None)
+
+    def set_pin(self, pin_id: int, info: dict) -> None:
+        """The worker pinned A (only the newest pin counts: an unpin since makes it stale)."""
+        if pin_id == self._cam_ids.get("pin"):
+            self.pinned, self.comparison = dict(info), None
+            self.pinChanged.emit(self.pinned)
+
+    def fail_pin(self, pin_id: int, message: str) -> None:
+        if message and pin_id == self._cam_ids.get("pin"):
+            self.compareFailed.emit(message)
+
+    def unpin(self) -> None:
+        if self.pinned is not None:
+            self.pinned = self.comparison = None
+            self.pinChanged.emit(None)
+
+    def drop_pin(self, message: str) -> None:
+        """The worker let A go (a model of another architecture): say so in one line."""
+        if self.pinned is not None:
+            self.unpin()
+            self.pinDropped.emit(message)
+
+    @property
+    def shows_a(self) -> bool:
+        """The held results are A's own: pinned, and no other image or weights analysed since."""
+        return self.pinned is not None and self.pinned["analysis_id"] == self.results_id
+
+    def set_comparison(self, compare_id: int, analysis_id: int, result) -> None:
+        """B − A, kept only if it is the newest asked, of the image on screen, against the A pinned now."""
+        if self._current("compare", compare_id, analysis_id) and self.pinned is not None \
+                and result.pin_id == self.pinned["pin_id"]:
+            self.comparison = result
+            self.comparisonChanged.emit(result)
+
+    def fail_comparison(self, compare_id: int, analysis_id: int, message: str) -> None:
+        if message and self.pinned is not None and self._current("compare", compare_id, analysis_id):
+            self.compareFailed.emit(message)
 
     def set_catalogue(self, rows) -> None:
         self.catalogue = list(rows)
@@ -272,6 +318,7 @@ class Session(QObject):
             self._delete(path)
         self.layers = {}
         self.image = self.predictions = self.demo = self.top_cam = self.probe = self.ablation = None
+        self.pinned = self.comparison = None
         self.cams = {}
         self.request_id, self.results_id = -1, -2  # whatever the worker still sends is dropped
 

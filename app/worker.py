@@ -30,12 +30,13 @@ import traceback
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from .requests import AnalyzeRequest, CamRequest, DemoRequest, Generation
+from .worker_compare import CompareSlots
 from .worker_probes import ProbeSlots
 
 log = logging.getLogger("convscope.worker")
 
 
-class InferenceWorker(ProbeSlots, QObject):
+class InferenceWorker(CompareSlots, ProbeSlots, QObject):
     modelLoading = Signal(str)                 # what is being loaded
     modelReady = Signal(object)                # dict: arch, weights_text, source, pretrained, device, layers, class_names, notice, generation
     modelFailed = Signal(str)                  # one line; the previous model stays
@@ -54,6 +55,11 @@ class InferenceWorker(ProbeSlots, QObject):
     ablationReady = Signal(object, object)     # AblateRequest, inference.ablation.AblationResult
     ablationStats = Signal(object, object)     # AblateRequest, [changed layers whose statistics are now in]
     ablationFailed = Signal(object, str)       # AblateRequest, one line ("" when stale)
+    pinReady = Signal(object, object)          # PinRequest, dict (app.worker_compare.pin_info): A's labels
+    pinFailed = Signal(object, str)            # PinRequest, one line ("" when stale)
+    pinDropped = Signal(str)                   # a model of another architecture let A go: one line
+    compareReady = Signal(object, object)      # CompareRequest, app.worker_compare.ComparedLayer
+    compareFailed = Signal(object, str)        # CompareRequest, one line ("" when stale or there is no B)
     fieldsReady = Signal(int, object)          # model generation, {layer: receptive field or note} (plain dict)
     modelsReady = Signal(object)               # [{name, family, num_params, cached, download_mb}]: the Model menu
     failed = Signal(int, str)                  # id, one line
@@ -65,7 +71,7 @@ class InferenceWorker(ProbeSlots, QObject):
         self._analyses = analyses
         self._demos = demos
         # Re-entries of the kept run, each kind with its own newest-wins counter: the CAM purposes
-        # ("top", "explain", "grid"), "probe" and "ablation".
+        # ("top", "explain", "grid"), "probe", "ablation", "pin" and "compare".
         self._reentries = reentries if reentries is not None else {}
         self._fields_sent = 0      # the model generation whose receptive-field table was sent
         self._bundle = None
@@ -73,7 +79,7 @@ class InferenceWorker(ProbeSlots, QObject):
         self._generation = 0
         self.run = None            # the current inference.run.Run
         self.run_id = 0            # the analysis it came from
-        self.pinned = None         # a second run kept for comparison (A/B), or None
+        self.pinned = None         # a second run kept for comparison (A/B, app.worker_compare), or None
         self._detail.connect(self._compute_stats, Qt.ConnectionType.QueuedConnection)
 
     # ----------------------------------------------------------------- model
@@ -107,9 +113,11 @@ class InferenceWorker(ProbeSlots, QObject):
     def _set_bundle(self, bundle) -> None:
         from inference.model import release_untrained
 
-        # The runs were computed by the old model: drop them (and with them the old model) first.
+        # The runs were computed by the old model: drop them (and with them the old model) first. A pinned
+        # run stays, with its model, for new weights of its architecture: B is then the new weights' run.
         replacing = self._bundle is not None
-        self.run = self.pinned = None
+        self.run = None
+        self.keeps_pin(bundle)
         self.run_id = 0
         self._bundle = bundle
         if bundle.source != "untrained":
