@@ -29,6 +29,7 @@ from .first_paint import OnFirstPaint
 from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
 from .window_ablate import AblationActions
+from .window_compare import CompareActions
 from .window_explain import ExplainActions
 from .window_layout import LayoutActions, column
 from .window_models import ModelActions
@@ -45,8 +46,8 @@ DEFAULT_LAYER = "features.0"
 MODEL_ASK_FALLBACK_MS = 400
 
 
-class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, ProbeActions, AblationActions, MenuActions,
-                 ModelActions, LayoutActions, QMainWindow):
+class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, ProbeActions, AblationActions, CompareActions,
+                 MenuActions, ModelActions, LayoutActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
     resultShown = Signal(str)
@@ -118,7 +119,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
         lay.addWidget(self.notice)
-        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self._build_compare_tabs(self.splitter), 1)  # the maps, and an A/B comparison tab
         self.setCentralWidget(central)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -175,6 +176,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         self._connect_explain()
         self._connect_probe()
         self._connect_ablation()
+        self._connect_compare()
         self.overlay.colormapChanged.connect(lambda n: self.settings.setValue("overlayColormap", n))
         self.overlay.blendChanged.connect(lambda n: self.settings.setValue("overlayBlend", n))
         self.demo_panel.specChanged.connect(self._on_demo_spec)
@@ -291,9 +293,11 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         layer = self.session.layer(name)
         if layer is None or not layer.has_stats:
             self.grid.show_pending(name)  # its statistics are computed on the worker and arrive shortly
+            self._compare_follow()
             return
         if layer.data.ndim == 3:
             kept = self.grid.selected_channel() if self.grid.layer_name() == self._title(layer) else None
+            kept = self.compare_kept_channel(name, layer.shape[0]) if kept is None else kept  # A's, for B
             best = layer.best_channel if kept is None else kept
             self.grid.set_layer(self._title(layer), layer.data, layer.means, layer.maxs, layer.fracs, select=best)
             self.grid.set_caption_note(self.ablation_note(name))
@@ -305,6 +309,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
             self._show_kernel(-1)
             if not self.explaining():
                 self.overlay.clear_channel()
+            self._compare_follow()
 
     @staticmethod
     def _title(layer) -> str:
@@ -320,6 +325,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         if self._probed is not None and self._probed[1] != index:
             self.clear_probe()  # the probe was another channel's
         self._show_kernel(index)
+        self._compare_follow(index)  # the A/B comparison shows the same layer and channel
         if self.explaining():
             return  # the overlay explains a class; the grid still follows the click
         fmap = layer.data[index]

@@ -57,6 +57,7 @@ class MenuActions:
             self.download_action.setToolTip("offline mode: downloads are disabled")
         self._action(w, "Use &untrained model", self.use_untrained)
         self._build_model_menu(mb)
+        self._build_compare_menu(mb)
         v = mb.addMenu("&View")
         for dock in (self.tree_dock, self.pred_dock, self.demo_dock):
             v.addAction(dock.toggleViewAction())

@@ -13,8 +13,8 @@ plain values. It only orders the channel list and subtracts the two probabilitie
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from widgets.colormaps import AUTO
 from widgets.compact import ElidedLabel
@@ -26,6 +26,8 @@ from widgets.patch_tiles import tint_text
 HINT = ("Nothing to compare yet. Pin the result on show as A, then open another image or load other "
         "weights for the same model: that is B.")
 SIDE_MIN, SIDE_MAX = 220, 340   # the predictions and channel list beside the maps, px
+MAPS_CHROME = 150               # px of a maps row that are not maps: titles, colour bars, notes, readout
+BELOW_MIN = 180                 # px the predictions and the channel list need when they sit below the maps
 
 
 class CompareView(QWidget):
@@ -97,28 +99,43 @@ class CompareView(QWidget):
         self._deltas_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._deltas_scroll.setMinimumHeight(4 * self.deltas.row_height())
 
-        side = QWidget()
-        side.setMinimumWidth(SIDE_MIN)
-        side.setMaximumWidth(SIDE_MAX)
-        side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        column = QVBoxLayout(side)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addWidget(self.predictions)
         self._predictions_note = ElidedLabel("", min_width=60)
         self._predictions_note.setStyleSheet(f"color: {tint_text(self).name()};")
-        column.addWidget(self._predictions_note)
-        column.addSpacing(6)
-        column.addWidget(self._deltas_title)
-        column.addWidget(self._deltas_note)
-        column.addWidget(self._deltas_scroll, 1)
+        predictions = QWidget()
+        pred_column = QVBoxLayout(predictions)
+        pred_column.setContentsMargins(0, 0, 0, 0)
+        pred_column.setSpacing(2)
+        pred_column.addWidget(self.predictions)
+        pred_column.addWidget(self._predictions_note)
+        pred_column.addStretch(1)
+        channels = QWidget()
+        delta_column = QVBoxLayout(channels)
+        delta_column.setContentsMargins(0, 0, 0, 0)
+        delta_column.setSpacing(2)
+        delta_column.addWidget(self._deltas_title)
+        delta_column.addWidget(self._deltas_note)
+        delta_column.addWidget(self._deltas_scroll, 1)
+
+        # Beside the maps: the predictions over the channel list, in a column. Below them (a tall view):
+        # the two side by side, and the maps get the whole width.
+        side = QWidget()
+        side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._side_box = QBoxLayout(QBoxLayout.Direction.TopToBottom, side)
+        self._side_box.setContentsMargins(0, 0, 0, 0)
+        self._side_box.setSpacing(8)
+        self._side_box.addWidget(predictions, 0)
+        self._side_box.addWidget(channels, 1)
+        self._side = side
 
         content = QWidget()
-        body = QHBoxLayout(content)
+        body = QBoxLayout(QBoxLayout.Direction.LeftToRight, content)
         body.setContentsMargins(4, 0, 4, 2)
         body.setSpacing(10)
         body.addWidget(self.maps, 1, Qt.AlignmentFlag.AlignTop)
         body.addWidget(side)
+        self._body = body
+        self._below = None
+        self._arrange(False)
 
         self._hint = QLabel()
         self._hint.setWordWrap(True)
@@ -135,6 +152,31 @@ class CompareView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(head)
         layout.addWidget(self._stack, 1)
+
+    # ------------------------------------------------------------------ arrangement
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(below_is_larger(self.width(), self.height()))
+
+    def _arrange(self, below: bool) -> None:
+        """The predictions and channel list beside the maps, or (``below``) under them, side by side."""
+        if below == self._below:
+            return
+        self._below = below
+        self._body.setDirection(QBoxLayout.Direction.TopToBottom if below else QBoxLayout.Direction.LeftToRight)
+        self._body.setStretch(0, 0 if below else 1)
+        self._body.setStretch(1, 1 if below else 0)
+        self._side_box.setDirection(QBoxLayout.Direction.LeftToRight if below else QBoxLayout.Direction.TopToBottom)
+        self._side_box.setStretch(0, 1 if below else 0)
+        self._side_box.setStretch(1, 1)
+        self._side.setMinimumWidth(0 if below else SIDE_MIN)
+        self._side.setMaximumWidth(16777215 if below else SIDE_MAX)
+        self._side.setMinimumHeight(BELOW_MIN if below else 0)
+        self._body.invalidate()
+
+    def side_below(self) -> bool:
+        """The predictions and channel list sit under the maps (a tall view), not beside them."""
+        return bool(self._below)
 
     # ------------------------------------------------------------------ content
     def set_caption(self, text: str) -> None:
@@ -203,3 +245,12 @@ class CompareView(QWidget):
 
     def predictions_note(self) -> str:
         return self._predictions_note.text()
+
+
+def below_is_larger(width: int, height: int) -> bool:
+    """Are the three maps larger with the side column under them than beside them? Beside, each gets a
+    third of what the column leaves of the width; below, a third of the whole width, but the column's
+    height comes off theirs. Each is capped by the height left for it."""
+    beside = min((width - SIDE_MAX - 20) / 3, height - MAPS_CHROME)
+    below = min((width - 20) / 3, height - MAPS_CHROME - BELOW_MIN)
+    return below > 1.1 * beside
