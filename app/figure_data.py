@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from widgets.figure import CamPanel, FigureData, write_figure
+from widgets.figure import CamPanel, ComparePanel, FigureData, write_figure
 from widgets.prediction_text import classes_note
 
 CAM_CHANNELS = 5                       # row 4 lists the channels of largest |contribution|
+COMPARE_ROWS = 5                       # the comparison row lists that many channels and classes
 
 
 def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions, pretrained: bool,
@@ -59,6 +60,50 @@ def figure_data(*, title: str, photo: np.ndarray, rect, demo, layer, predictions
         model_name=str((model_info or {}).get("display") or (model_info or {}).get("arch") or ""),
         classes_note=_classes_note(len(predictions.top), int(np.size(predictions.probs)), model_info),
         cam=panel)
+
+
+def session_figure_data(session, layer_name: str, *, channel: int | None, colormap: str, overlay_colormap: str,
+                        alpha: float, blend: str = "value", demo_mode: str = "clip") -> FigureData:
+    """The figure of the Session's current results and the view's choices, as ``app.export.export_figure``
+    composes it (the window adds the comparison row to it)."""
+    info = session.results_model or {}
+    image = session.image
+    cam = session.top_cam
+    return figure_data(
+        title=figure_title(image["path"], info.get("weights_text", ""), info.get("display", info.get("arch", ""))),
+        photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
+        predictions=session.predictions, pretrained=bool(info.get("pretrained")),
+        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,
+        cam=cam, cam_layer=session.original_layer(cam.layer) if cam is not None else None,
+        ablation=session.ablation, demo_mode=demo_mode)
+
+
+def compare_panel(result, channel: int | None = None, shared: bool = False, k: int = COMPARE_ROWS):
+    """The comparison row's content from the worker's ``ComparedLayer`` (a map layer): A's, B's and
+    B − A's maps of ``channel`` (None: the channel that changed most) on the scales the window draws
+    them with (per channel, or the layer's with ``shared``), the ``k`` channels whose mean changed
+    most and the ``k`` first prediction rows with their change."""
+    comp = result.comparison
+    if comp.a.ndim != 3:
+        raise ValueError(f"{comp.name} is a vector layer; select a convolutional layer for the figure")
+    if channel is None:
+        channel = int(comp.channels.order[0]) if comp.channels is not None else 0
+    b = comp.b[channel] if comp.b.ndim == 3 and channel < comp.b.shape[0] else None
+    levels = result.layer_range if shared or result.ranges is None else tuple(float(v) for v in result.ranges[channel])
+    diff = level = None
+    if comp.diff is not None:
+        diff = np.ascontiguousarray(comp.diff[channel], dtype=np.float32)
+        level = result.layer_level if shared else float(result.diff_levels[channel])
+    rule = f"±L: {result.percentile:g}th percentile of the changes |B − A| in the {'layer' if shared else 'channel'}"
+    channels = [] if comp.channels is None else [
+        (t["channel"], t["mean_a"], t["mean_b"], t["delta"]) for t in comp.channels.top(k)]
+    rows = [(str(r["label"]), float(r["prob_a"]), float(r["prob_b"])) for r in comp.ab_rows()[:k]]
+    return ComparePanel(title=f"{comp.caption()}, channel {channel}", label_a=comp.label_a, label_b=comp.label_b,
+                        a=np.ascontiguousarray(comp.a[channel], dtype=np.float32),
+                        b=None if b is None else np.ascontiguousarray(b, dtype=np.float32), diff=diff,
+                        levels=(float(levels[0]), float(levels[1])), diff_level=level, rule=rule,
+                        reason=comp.reason or "", channels=channels, predictions=rows, note=comp.note or "",
+                        layer=comp.name, channel=int(channel))
 
 
 def cam_panel(cam, layer=None, k: int = CAM_CHANNELS) -> CamPanel | None:

@@ -5,6 +5,7 @@ current results, with the model that computed them) plus the view state the
 user chose (layer, channel, colormaps), so an export never mixes images or
 weights.
 """
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +54,13 @@ class ExportActions:
             return False
 
     def export_figure(self, path: str) -> bool:
+        """The composed figure; while an A/B comparison of the layer on screen is in, with its row."""
         from .export import export_figure
         if not self._ready_for_export(need_map=True):
             return False
+        compare = self.compare_figure_panel()
+        if compare is not None:
+            return self._guard_export(lambda: self._export_compared_figure(path, compare))
         return self._guard_export(lambda: export_figure(self.session, self.selected_layer, path,
                                                         channel=self.grid.selected_channel(),
                                                         colormap=self.grid.colormap(),
@@ -63,6 +68,16 @@ class ExportActions:
                                                         alpha=self.overlay.alpha(),
                                                         blend=self.overlay.blend(),
                                                         demo_mode=self.demo_panel.output_mode()))
+
+    def _export_compared_figure(self, path: str, compare) -> None:
+        from widgets.figure import write_figure
+
+        from .figure_data import session_figure_data
+        data = session_figure_data(self.session, self.selected_layer, channel=self.grid.selected_channel(),
+                                   colormap=self.grid.colormap(), overlay_colormap=self.overlay.colormap(),
+                                   alpha=self.overlay.alpha(), blend=self.overlay.blend(),
+                                   demo_mode=self.demo_panel.output_mode())
+        write_figure(replace(data, compare=compare), path)
 
     def export_grid(self, path: str) -> bool:
         from .export import save_qimage

@@ -8,7 +8,9 @@ Layout (logical px, white background, like a textbook figure): a title; row 1 th
 photo (input crop outlined) → the demo convolution's RGB output and its three
 channels; row 2 the chosen layer's most active channels as small multiples with one
 colour bar, next to the best channel overlaid on the photo; row 3 the predictions; row 4 why the top class
-(its Grad-CAM on the photo and the channels that contribute most, :mod:`widgets.figure_cam`).
+(its Grad-CAM on the photo and the channels that contribute most, :mod:`widgets.figure_cam`); and,
+while an A/B comparison is on, row 5: A, B and B − A of the channel with what changed most
+(:mod:`widgets.figure_compare`).
 Colours follow :mod:`widgets.figure_scale`: signed maps diverging and centred on 0,
 maps ≥ 0 sequential from 0.
 Where things go is :mod:`widgets.figure_layout`; the encoders are
@@ -26,6 +28,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPen
 from widgets.atomic_write import check_target, write_bytes_atomic
 from widgets.colormaps import colorize
 from widgets.figure_cam import paint_cam_row
+from widgets.figure_compare import paint_compare_row
 from widgets.figure_draw import (BAR, BAR_TOP, BAR_TRACK, BAR_UNTRAINED, CAT_COLOR, DOG_COLOR, FRAME, INK,  # noqa: F401
                                  MUTED, OTHER_COLOR, RULE, WARN_EDGE, WARN_FILL, WARN_TEXT)
 from widgets.figure_draw import draw_arrow as _draw_arrow
@@ -39,12 +42,13 @@ from widgets.figure_draw import heading as _heading
 from widgets.figure_draw import placeholder as _placeholder
 from widgets.figure_encode import ENCODERS, PNG_SCALE
 from widgets.figure_images import cam_overlay_image, overlay_image, shrink_photo
-from widgets.figure_layout import MARGIN, WIDTH, CamPanel, FigureData, Layout, cat_dog_shares, figure_size, panel_rects
+from widgets.figure_layout import (MARGIN, WIDTH, CamPanel, ComparePanel, FigureData, Layout, cat_dog_shares, figure_size,
+                                   panel_rects)
 from widgets.figure_scale import map_scale, rule_words, scale_words
 from widgets.prediction_text import classes_note, format_logit
 from widgets.qimage import rgb_to_qimage
 
-__all__ = ["FORMATS", "CamPanel", "FigureData", "PNG_SCALE", "cam_overlay_image", "cat_dog_shares", "figure_size",
+__all__ = ["FORMATS", "CamPanel", "ComparePanel", "FigureData", "PNG_SCALE", "cam_overlay_image", "cat_dog_shares", "figure_size",
            "overlay_image", "paint_figure", "panel_rects", "render_figure", "write_figure"]
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -202,6 +206,7 @@ def paint_figure(painter: QPainter, data: FigureData, size: QSize) -> None:
         _paint_row2(p, data, L, photo, f)
         _paint_row3(p, data, L)
         paint_cam_row(p, data, L, photo, f)
+        paint_compare_row(p, data, L)
         weights = f", {data.weights_text}" if data.weights_text else ""  # never a guess: only what the app said
         model = f"  ·  {data.model_name}" if data.model_name else ""
         _text(p, L.footer, f"ConvScope{model}{weights}  ·  {rule_words(data.colormap)}", 11, color=MUTED,

@@ -34,6 +34,27 @@ class CamPanel:
 
 
 @dataclass
+class ComparePanel:
+    """An A/B comparison of one channel, ready to paint (see ``app.figure_data.compare_panel``)."""
+
+    title: str                 # "B − A at conv5_3: two photos under one model, channel 17"
+    label_a: str               # "cat.png · untrained (random, seed 0)"
+    label_b: str
+    a: np.ndarray              # float32 [h, w]: A's map of the channel
+    b: np.ndarray | None       # B's (None: the channel counts disagree)
+    diff: np.ndarray | None    # B − A (None: the shapes disagree, ``reason`` says why)
+    levels: tuple              # (lo, hi) A and B are both coloured over
+    diff_level: float | None   # the difference's ±L (the engine's rule); 0: nothing changed
+    rule: str                  # how L was chosen, in words
+    reason: str = ""           # why there is no difference map
+    channels: list = None      # [(channel, mean A, mean B, B − A)], largest |B − A| first
+    predictions: list = None   # [(label, prob A, prob B)] in the comparison's order
+    note: str = ""             # why there are no per-class rows
+    layer: str = ""
+    channel: int = 0
+
+
+@dataclass
 class FigureData:
     """Everything the figure shows, already computed (numpy arrays, strings, numbers)."""
 
@@ -59,6 +80,7 @@ class FigureData:
     weights_text: str = ""   # the footer's weights: "ImageNet-pretrained weights (torchvision)", "weights from FILE (N classes)", …
     classes_note: str = ""   # row 3's note: "top 5 of ImageNet's 1000 classes", "both classes"; "" says "top k classes"
     cam: CamPanel | None = None   # row 4: the top-1 class's Grad-CAM (None: not computed, drawn as "n/a")
+    compare: ComparePanel | None = None   # row 5, while an A/B comparison is on: A, B and B − A of the channel
 
 
 # ----------------------------------------------------------------------------- layout
@@ -163,6 +185,8 @@ class Layout:
         self.catdog_bar = QRectF(self.catdog.left(), self.catdog.top() + 54, self.catdog.width(), 16)
         y += k * self.row_h + 10
         y = self._cam_row(data, y + 30)
+        if data.compare is not None:
+            y = self._compare_row(data.compare, y + 30)
         self.footer = QRectF(MARGIN, y + 6, CONTENT_W, 18)
         y += 24 + MARGIN - 12
         self.size = QSize(WIDTH, int(math.ceil(y)))
@@ -194,6 +218,39 @@ class Layout:
         bottom = max(self.cam_caption.bottom(), self.contrib_hbar.bottom() + 20)
         return bottom + 6
 
+    def _compare_row(self, panel: ComparePanel, y: float) -> float:
+        """Row 5: A | B | B − A of one channel, each titled, colour bars under them | the channels whose
+        mean changed most, then the predictions of A and B with their change."""
+        self.head5 = QRectF(MARGIN, y, CONTENT_W, 26)
+        y += 34
+        side, gap = 280.0, 24.0
+        ratio = min(max(_aspect(panel.a, 1.0), 0.45), 1.4)
+        self.cmp_titles, self.cmp_boxes = [], []
+        for i in range(3):
+            x = MARGIN + i * (side + gap)
+            self.cmp_titles.append(QRectF(x, y, side, 40))
+            self.cmp_boxes.append(QRectF(x, y + 44, side, round(side * ratio)))
+        maps_bottom = self.cmp_boxes[0].bottom()
+        self.cmp_ab_bar = QRectF(MARGIN + 30, maps_bottom + 12, 150, 10)
+        self.cmp_diff_bar = QRectF(self.cmp_boxes[2].left() + 30, maps_bottom + 12, 150, 10)
+        self.cmp_ab_words = QRectF(MARGIN, maps_bottom + 46, 2 * side + gap, 18)
+        self.cmp_diff_words = QRectF(self.cmp_boxes[2].left(), maps_bottom + 46, side, 18)
+        left_bottom = self.cmp_diff_words.bottom() + 18   # room for a second line: the rule
+        x = self.cmp_boxes[2].right() + 48
+        self.cmp_list_x, self.cmp_list_w = x, WIDTH - MARGIN - x
+        self.cmp_row_h = 26.0
+        n_ch = max(len(panel.channels or []), 1)
+        self.cmp_channels_title = QRectF(x, y, self.cmp_list_w, 22)
+        self.cmp_channels_header_y = y + 26
+        self.cmp_channels_y = y + 46
+        y2 = self.cmp_channels_y + n_ch * self.cmp_row_h + 14
+        n_pred = max(len(panel.predictions or []), 1)
+        self.cmp_pred_title = QRectF(x, y2, self.cmp_list_w, 22)
+        self.cmp_pred_header_y = y2 + 26
+        self.cmp_pred_y = y2 + 46
+        right_bottom = self.cmp_pred_y + n_pred * self.cmp_row_h
+        return max(left_bottom, right_bottom) + 6
+
     def contrib_row(self, i: int) -> QRectF:
         """The i-th row of the contributions list."""
         return QRectF(self.contrib_x, self.contrib_rows_y + i * self.contrib_row_h, self.contrib_w,
@@ -220,7 +277,8 @@ def figure_size(data: FigureData) -> QSize:
 def panel_rects(data: FigureData) -> dict[str, QRectF]:
     """Where the main pictures land, in logical px: "photo", "demo_output", "overlay",
     "colorbar", "channel_<i>" for the i-th top channel, "cam", "cam_colorbar" and "cam_channel_<i>"
-    for the i-th contributing channel's thumbnail (for tests, previews, hit-testing)."""
+    for the i-th contributing channel's thumbnail, and with a comparison "compare_a", "compare_b"
+    and "compare_diff" (for tests, previews, hit-testing)."""
     L = Layout(data)
     photo = np.asarray(data.photo)
     out = {
@@ -238,6 +296,10 @@ def panel_rects(data: FigureData) -> dict[str, QRectF]:
             out[f"cam_channel_{i}"] = fit_rect(np.shape(fmap)[1], np.shape(fmap)[0], L.thumb_box(i))
     for i, (_, fmap, _) in enumerate(data.top_channels):
         out[f"channel_{i}"] = fit_rect(np.shape(fmap)[1], np.shape(fmap)[0], L.tile_box(i))
+    if data.compare is not None:
+        shape = np.shape(data.compare.a)
+        for name, box in zip(("compare_a", "compare_b", "compare_diff"), L.cmp_boxes):
+            out[name] = fit_rect(shape[1], shape[0], box)
     return out
 
 
