@@ -86,16 +86,18 @@ class Controller(QObject):
         w.demoFailed.connect(self._on_demo_failed)
         w.camReady.connect(self._on_cam)
         w.camFailed.connect(self._on_cam_failed)
-        w.probeReady.connect(lambda req, probe: s.set_probe(req.id, req.analysis_id, probe))
-        w.probeFailed.connect(lambda req, msg: s.fail_probe(req.id, req.analysis_id, msg))
-        w.ablationReady.connect(lambda req, result: s.set_ablation(req.id, req.analysis_id, result))
-        w.ablationStats.connect(lambda req, names: s.ablation_stats(req.id, req.analysis_id, names))
-        w.ablationFailed.connect(lambda req, msg: s.fail_ablation(req.id, req.analysis_id, msg))
-        w.pinReady.connect(lambda req, info: s.set_pin(req.id, info))
-        w.pinFailed.connect(lambda req, msg: s.fail_pin(req.id, msg))
+        # Slots of this object, never lambdas: PySide6 runs a lambda connected to a signal of the worker
+        # on the worker's thread, and the Session (and every view after it) must only change on this one.
+        w.probeReady.connect(self._on_probe)
+        w.probeFailed.connect(self._on_probe_failed)
+        w.ablationReady.connect(self._on_ablation)
+        w.ablationStats.connect(self._on_ablation_stats)
+        w.ablationFailed.connect(self._on_ablation_failed)
+        w.pinReady.connect(self._on_pin)
+        w.pinFailed.connect(self._on_pin_failed)
         w.pinDropped.connect(self._on_pin_dropped)
-        w.compareReady.connect(lambda req, result: s.set_comparison(req.id, req.analysis_id, result))
-        w.compareFailed.connect(lambda req, msg: s.fail_comparison(req.id, req.analysis_id, msg))
+        w.compareReady.connect(self._on_comparison)
+        w.compareFailed.connect(self._on_comparison_failed)
         w.fieldsReady.connect(s.set_fields)
         w.modelsReady.connect(s.set_catalogue)
         w.failed.connect(s.fail)
@@ -220,6 +222,42 @@ class Controller(QObject):
     @Slot(object, str)
     def _on_cam_failed(self, request, message: str) -> None:
         self.session.fail_cam(request.purpose, request.id, request.analysis_id, message)
+
+    @Slot(object, object)
+    def _on_probe(self, request, probe) -> None:
+        self.session.set_probe(request.id, request.analysis_id, probe)
+
+    @Slot(object, str)
+    def _on_probe_failed(self, request, message: str) -> None:
+        self.session.fail_probe(request.id, request.analysis_id, message)
+
+    @Slot(object, object)
+    def _on_ablation(self, request, result) -> None:
+        self.session.set_ablation(request.id, request.analysis_id, result)
+
+    @Slot(object, object)
+    def _on_ablation_stats(self, request, names) -> None:
+        self.session.ablation_stats(request.id, request.analysis_id, names)
+
+    @Slot(object, str)
+    def _on_ablation_failed(self, request, message: str) -> None:
+        self.session.fail_ablation(request.id, request.analysis_id, message)
+
+    @Slot(object, object)
+    def _on_pin(self, request, info) -> None:
+        self.session.set_pin(request.id, info)
+
+    @Slot(object, str)
+    def _on_pin_failed(self, request, message: str) -> None:
+        self.session.fail_pin(request.id, message)
+
+    @Slot(object, object)
+    def _on_comparison(self, request, result) -> None:
+        self.session.set_comparison(request.id, request.analysis_id, result)
+
+    @Slot(object, str)
+    def _on_comparison_failed(self, request, message: str) -> None:
+        self.session.fail_comparison(request.id, request.analysis_id, message)
 
     @Slot(int, int, object)
     def _on_demo_update(self, rid: int, analysis_id: int, demo) -> None:

@@ -78,10 +78,30 @@ def session_figure_data(session, layer_name: str, *, channel: int | None, colorm
         ablation=session.ablation, demo_mode=demo_mode)
 
 
-def compare_panel(result, channel: int | None = None, shared: bool = False, k: int = COMPARE_ROWS):
+def ab_scale(result, channel: int, shared: bool, cmap: str = "auto") -> tuple[str, tuple[float, float]]:
+    """(table, (lo, hi)) that A's and B's maps of ``channel`` are coloured with, by the grid's own rule
+    (``widgets.colormaps.display_levels``) over A's and B's common ranges from the worker: per channel
+    or shared by the layer, "auto" judged by the whole layer's sign, so the comparison never uses
+    another table than the grid beside it."""
+    from widgets.colormaps import display_levels, resolve_colormap
+
+    if result.ranges is None:   # no per-channel ranges (the channel counts differ): the layer's
+        shared, lo_all, hi_all = True, *result.layer_range
+    else:
+        lo_all, hi_all = result.ranges[:, 0], result.ranges[:, 1]
+    table = resolve_colormap(cmap, np.min(lo_all), np.max(hi_all))
+    if shared:
+        lo, hi = display_levels(cmap, *result.layer_range)
+    else:
+        lo, hi = (np.asarray(v)[channel] for v in display_levels(cmap, lo_all, hi_all))
+    return table, (float(lo), float(hi))
+
+
+def compare_panel(result, channel: int | None = None, shared: bool = False, k: int = COMPARE_ROWS,
+                  cmap: str = "auto"):
     """The comparison row's content from the worker's ``ComparedLayer`` (a map layer): A's, B's and
     B − A's maps of ``channel`` (None: the channel that changed most) on the scales the window draws
-    them with (per channel, or the layer's with ``shared``), the ``k`` channels whose mean changed
+    them with (per channel, or the layer's with ``shared``, under ``cmap``), the ``k`` channels whose mean changed
     most and the ``k`` first prediction rows with their change."""
     comp = result.comparison
     if comp.a.ndim != 3:
@@ -89,7 +109,7 @@ def compare_panel(result, channel: int | None = None, shared: bool = False, k: i
     if channel is None:
         channel = int(comp.channels.order[0]) if comp.channels is not None else 0
     b = comp.b[channel] if comp.b.ndim == 3 and channel < comp.b.shape[0] else None
-    levels = result.layer_range if shared or result.ranges is None else tuple(float(v) for v in result.ranges[channel])
+    _, levels = ab_scale(result, channel, shared, cmap)
     diff = level = None
     if comp.diff is not None:
         diff = np.ascontiguousarray(comp.diff[channel], dtype=np.float32)

@@ -43,6 +43,7 @@ class CompareActions:
     _compare_static = None    # the comparison whose predictions and channel list are on show
     _compare_caption = ""     # the caption before B's analysis started (back to it if that fails)
     _compare_seen = None      # (layer, channel) shown last: B opens on the channel A was shown with
+    _dropped = ""             # why A was let go, until the model that let it go has been announced
 
     def _build_compare_tabs(self, maps) -> QTabWidget:
         """The maps, and the comparison as a second tab while something is pinned (no tab bar otherwise)."""
@@ -67,7 +68,8 @@ class CompareActions:
     def _connect_compare(self) -> None:
         s, view = self.session, self.compare_view
         s.pinChanged.connect(self._on_pin)
-        s.pinDropped.connect(lambda message: self.show_error(message, error=False))
+        s.pinDropped.connect(self._on_pin_dropped)
+        s.modelChanged.connect(self._after_pin_dropped)  # after the window's own model notice
         s.comparisonChanged.connect(lambda _result: self._compare_follow())
         s.compareFailed.connect(self.show_error)
         s.imageChanged.connect(self._compare_image_started)
@@ -125,6 +127,16 @@ class CompareActions:
             self._compare_follow()
         self._sync_compare_actions()
 
+    def _on_pin_dropped(self, message: str) -> None:
+        self._dropped = message
+        self.show_error(message, error=False)
+
+    def _after_pin_dropped(self, info: dict) -> None:
+        """The new model's own notice (untrained, offline…) must not hide why A went: one line says both."""
+        dropped, self._dropped = self._dropped, ""
+        if dropped and info.get("notice"):
+            self.show_error(f"{dropped}; {info['notice']}", error=False)
+
     def _compare_image_started(self, image: dict) -> None:
         self._compare_asked = None
         if self.comparing():
@@ -179,8 +191,8 @@ class CompareActions:
         label = s.pinned["label"]
         layer = s.original_layer(self.selected_layer)
         self._compare_static = None
-        view.set_predictions([], note="B's predictions and their change come with B")
-        view.clear_channel_deltas("the channels whose mean changed most, once B is there")
+        view.set_predictions([], note="A → B, once B is there")
+        view.clear_channel_deltas("once B is there")
         titles = (f"A: {label}", "B")
         name = self._layer_label(self.selected_layer, short=True)
         if layer is None or not layer.has_stats:
@@ -193,15 +205,15 @@ class CompareActions:
             return
         channel = self._grid_channel(layer.name, layer.shape[0])
         channel = layer.best_channel if channel is None else channel
-        lo, hi = float(layer.mins[channel]), float(layer.maxs[channel])
-        if self.grid.normalization() == "layer":
-            lo, hi = float(layer.mins.min()), float(layer.maxs.max())
+        lo, hi, _ = self.grid.channel_range(channel)   # the grid's own scale and table for A
         view.set_maps(layer.data[channel], None, None, note=f"B: {B_HINT}", titles=titles,
-                      cmap=self.grid.colormap(), levels=(lo, hi))
+                      cmap=self.grid.shown_colormap(), levels=(lo, hi))
         view.set_caption(f"A pinned · {name} · channel {channel}")
         view.set_current_channel(channel)
 
     def _paint_comparison(self, result) -> None:
+        from .figure_data import ab_scale  # here: the figure's modules are not needed to start the window
+
         comp, view = result.comparison, self.compare_view
         shared = self.grid.normalization() == "layer"
         titles = (f"A: {comp.label_a}", f"B: {comp.label_b}")
@@ -211,7 +223,7 @@ class CompareActions:
             if channel is None:
                 channel = int(comp.channels.order[0]) if comp.channels is not None else 0
             b = comp.b[channel] if comp.b.ndim == 3 and channel < comp.b.shape[0] else None
-            levels = result.layer_range if shared or result.ranges is None else tuple(result.ranges[channel])
+            table, levels = ab_scale(result, channel, shared, self.grid.colormap())
             diff = level = None
             words = ""
             if comp.diff is not None:
@@ -219,7 +231,7 @@ class CompareActions:
                 level = result.layer_level if shared else float(result.diff_levels[channel])
                 top = result.layer_top if shared else float(result.diff_tops[channel])
                 words = diff_scale_words(level, top, result.percentile, shared)
-            view.set_maps(comp.a[channel], b, diff, note=comp.reason or "", titles=titles, cmap=self.grid.colormap(),
+            view.set_maps(comp.a[channel], b, diff, note=comp.reason or "", titles=titles, cmap=table,
                           levels=levels, diff_level=level, diff_note=words)
             view.set_caption(f"{comp.caption()} · channel {channel}")
         else:
@@ -249,6 +261,5 @@ class CompareActions:
         if s.pinned is None or result is None or result.layer != self.selected_layer or result.comparison.a.ndim != 3:
             return None
         from .figure_data import compare_panel
-
         channel = self._grid_channel(result.layer, result.comparison.a.shape[0])
-        return compare_panel(result, channel, self.grid.normalization() == "layer")
+        return compare_panel(result, channel, self.grid.normalization() == "layer", cmap=self.grid.colormap())

@@ -112,8 +112,8 @@ class CompareSlots:
         if pinned.bundle.arch == bundle.arch:
             return True
         self.pinned, self.pinned_id = None, 0
-        self.pinDropped.emit(f"unpinned A: it ran on {pinned.bundle.display_name} and the model is now "
-                             f"{bundle.display_name}; a comparison needs one architecture")
+        self.pinDropped.emit(f"unpinned A ({pinned.bundle.display_name}): the model is now {bundle.display_name}, "
+                             "and a comparison needs one architecture")
         return False
 
     def compare(self, request) -> None:
