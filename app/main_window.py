@@ -30,6 +30,7 @@ from .resources import SAMPLE_CAT, app_icon
 from .session import is_paste_file
 from .window_ablate import AblationActions
 from .window_compare import CompareActions
+from .window_scan import ScanActions
 from .window_explain import ExplainActions
 from .window_layout import LayoutActions, column
 from .window_models import ModelActions
@@ -47,6 +48,7 @@ MODEL_ASK_FALLBACK_MS = 400
 
 
 class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, ProbeActions, AblationActions, CompareActions,
+                 ScanActions,
                  MenuActions, ModelActions, LayoutActions, QMainWindow):
     """The application window. ``open_image(path)``; ``resultShown(path)`` / ``errorShown(message)``."""
 
@@ -72,6 +74,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         self._build_views()
         self._build_docks()
         self._build_status()
+        self._build_scan()
         self._build_menus()
         self._connect()
         self._restore()

@@ -69,6 +69,7 @@ class LayoutActions:
         self.settings.sync()
         if not self._restore_layout:
             Path(self.settings.fileName()).unlink(missing_ok=True)  # the scratch settings of --screenshot
+        self._stop_scans()
         self.controller.shutdown()
         super().closeEvent(event)
 

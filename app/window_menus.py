@@ -48,6 +48,8 @@ class MenuActions:
         self._action(f, "Export &overlay image…", self.export_overlay_dialog)
         self._action(f, "Export layer &activations (.npy)…", self.export_npy_dialog)
         f.addSeparator()
+        self._scan_menu(f)
+        f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         w = mb.addMenu("&Weights")
         self._action(w, "&Load weights…", self.load_weights_dialog, tip="A state_dict checkpoint of the model, plus optional class names")
@@ -59,7 +61,7 @@ class MenuActions:
         self._build_model_menu(mb)
         self._build_compare_menu(mb)
         v = mb.addMenu("&View")
-        for dock in (self.tree_dock, self.pred_dock, self.demo_dock):
+        for dock in (self.tree_dock, self.pred_dock, self.demo_dock, self.gallery_dock):
             v.addAction(dock.toggleViewAction())
         h = mb.addMenu("&Help")
         self._action(h, "&About ConvScope", self.about)

@@ -15,6 +15,7 @@ _HOME = tempfile.mkdtemp(prefix="convscope-test-home-")
 os.environ["TORCH_HOME"] = os.path.join(_HOME, "torch")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_HOME, "cache")  # the folder scans' indexes
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
