@@ -23,6 +23,10 @@ def build_parser() -> OneLineParser:
                    help="with --screenshot: probe the selected channel at map position Y,X (its receptive field)")
     p.add_argument("--ablate", metavar="CH[,CH…]", default=None,
                    help="with --screenshot: ablate these channels of the selected layer (set to 0)")
+    p.add_argument("--scan", metavar="FOLDER", default=None,
+                   help="with --screenshot: scan FOLDER at the selected layer and show the channel's top patches")
+    p.add_argument("--compare", metavar="IMAGE", default=None,
+                   help="with --screenshot: pin the result as A, open IMAGE as B, show the A/B comparison")
     p.add_argument("--size", metavar="WxH", default=None, help="with --screenshot: window size, e.g. 1480x940")
     p.add_argument("--install-desktop", action="store_true", help="install a launcher entry and icon (Linux) and exit")
     add_weight_options(p)
@@ -141,7 +145,8 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
     from PySide6.QtCore import QTimer
 
     def on_error(message: str) -> None:
-        if window.session.image is None or args.explain is not None or args.probe or args.ablate:  # fail the command
+        if window.session.image is None or args.explain is not None or args.probe or args.ablate or args.scan \
+                or args.compare:  # fail the command
             exit_code[0] = fail(message)
             window.close()
 
@@ -173,6 +178,19 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
                 channel = window.grid.selected_channel()
                 window.probe_unit(window.selected_layer, 0 if channel is None else channel, y, x)
                 ready.append(lambda: window.session.probe is not None)
+            if args.scan:
+                if not window.scan_folder(args.scan):
+                    raise ValueError(f"cannot scan {args.scan}")
+                ready.append(lambda: window.scan_result is not None and bool(window.gallery.tiles()))
+            if args.compare:
+                window.pin_result()
+                opened: list = []
+
+                def b_shown() -> bool:   # once A is pinned, B is opened; then its comparison must arrive
+                    if window.session.pinned is not None and not opened:
+                        opened.append(window.open_image(args.compare))
+                    return bool(opened) and window.session.comparison is not None
+                ready.append(b_shown)
         except (ValueError, IndexError) as err:
             exit_code[0] = fail(str(err))
             window.close()
