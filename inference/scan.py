@@ -25,12 +25,13 @@ import time
 from typing import Callable
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader
 
 from .errors import Cancelled, ConvScopeError
 from .scan_data import Batch, ScanDataset, collate
 from .scan_files import FileEntry, list_images
-from .scan_forward import Reducer, ScanPlan, choose_batch, scan_plan
+from .scan_forward import Reducer, ScanPlan, choose_batch, cpu_count, scan_plan
 from .scan_index import Rows, ScanIndex, default_index_dir, index_key, weights_id
 from .scan_result import LayerHits, ScanFailure, ScanProgress, ScanResult, TopN, layer_hits
 
@@ -43,16 +44,18 @@ FLUSH_S = 5.0         # or this many seconds between commits, whichever comes fi
 PREFETCH = 2          # batches decoded ahead of the forward
 
 
-def make_loader(dataset: ScanDataset, batch: int, workers: int, pin: bool = False):
-    """The batches of ``dataset``, decoded ahead of the forward.
+def make_loader(dataset: ScanDataset, batch: int, workers: int, overlap: bool, pin: bool = False):
+    """The batches of ``dataset``.
 
     ``workers`` > 0: a DataLoader with that many worker processes started by ``forkserver`` (spawn
     where there is none): never ``fork``, which copies a process's threads' locks mid-state (Qt's,
     torch's own pools) and is unsafe in the window. Each costs a fresh interpreter importing torch
-    (1-3 s), paid back only on long scans.
-    ``workers`` == 0: a DataLoader without workers, iterated on one background thread that keeps
-    ``PREFETCH`` batches ready: Pillow's decoding and resizing release the GIL, so decoding overlaps
-    the forward at no start-up cost. On 2 cores this is the fastest (bench/bench_scan.py measures it).
+    (1-3 s here) and competes with the forward for the cores.
+    ``workers`` == 0 (the default): a DataLoader without workers whose dataset decodes each batch on a
+    pool of threads, one per core (``ScanDataset.threads``). On the CPU (``overlap`` False) the batch
+    is decoded between two forwards, each phase with every core to itself: on 2 cores this was the
+    fastest (bench/bench_scan.py). With ``overlap`` (CUDA, where the forward leaves the cores free) one
+    background thread keeps ``PREFETCH`` batches decoded ahead of the forward.
     """
     if workers > 0:
         import multiprocessing
@@ -60,7 +63,8 @@ def make_loader(dataset: ScanDataset, batch: int, workers: int, pin: bool = Fals
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         return DataLoader(dataset, batch_size=batch, num_workers=workers, collate_fn=collate, pin_memory=pin,
                           multiprocessing_context=method, prefetch_factor=PREFETCH)
-    return _Prefetch(DataLoader(dataset, batch_size=batch, num_workers=0, collate_fn=collate, pin_memory=pin))
+    loader = DataLoader(dataset, batch_size=batch, num_workers=0, collate_fn=collate, pin_memory=pin)
+    return _Prefetch(loader) if overlap else loader
 
 
 class _Prefetch:
@@ -71,10 +75,19 @@ class _Prefetch:
     def __init__(self, loader):
         self.loader = loader
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._queue: queue.Queue = queue.Queue(PREFETCH)
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
+        try:
+            # One intra-op thread for this thread alone: torch's thread count is per thread once a thread
+            # has started (get_num_threads starts it); set_num_threads also moves the default new threads
+            # start with, which the consumer puts back as soon as this is done (see __iter__).
+            torch.get_num_threads()
+            torch.set_num_threads(1)
+        finally:
+            self._ready.set()
         try:
             for item in self.loader:
                 while not self._stop.is_set():
@@ -98,8 +111,11 @@ class _Prefetch:
                 continue
 
     def __iter__(self):
+        threads = torch.get_num_threads()
         self._thread = threading.Thread(target=self._run, name="convscope-scan-decode", daemon=True)
         self._thread.start()
+        self._ready.wait()
+        torch.set_num_threads(threads)   # this thread's own count, and the default for new threads
         try:
             while True:
                 item = self._queue.get()
@@ -269,9 +285,10 @@ def scan_folder(folder, bundle, layers: list[str] | None = None, top: int = DEFA
         report(t_loop)
         if scan.todo and not cancel():
             paths = [os.path.join(scan.folder, *scan.listing[i].rel.split("/")) for i in scan.todo]
-            dataset = ScanDataset(paths, preprocess, bundle.transform)
+            cuda = bundle.device.type == "cuda"
+            dataset = ScanDataset(paths, preprocess, bundle.transform, threads=cpu_count())
             reducer = Reducer(bundle, scan.plan.layers, cancel)
-            loader = make_loader(dataset, batch, workers, pin=bundle.device.type == "cuda")
+            loader = make_loader(dataset, batch, workers, overlap=cuda, pin=cuda)
             last_commit = time.perf_counter()
             iterator = iter(loader)
             try:
@@ -297,6 +314,7 @@ def scan_folder(folder, bundle, layers: list[str] | None = None, top: int = DEFA
                 if close is not None:
                     close()
                 del iterator, loader
+                dataset.close()
         else:
             cancelled = bool(scan.todo)
         scan.commit()

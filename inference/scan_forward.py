@@ -11,6 +11,7 @@ done: the layers after it are never run.
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
@@ -51,8 +52,13 @@ class ScanPlan:
 
 def input_size_of(bundle, mode: str) -> tuple[int, int]:
     """The network input's (H, W) for ``mode`` (inception_v3's imagenet crop: 299), from the real
-    preprocessing of a tiny picture."""
-    t = prepare_image(Image.new("RGB", (8, 8)), mode, transform=bundle.transform).tensor
+    preprocessing of a tiny picture, once per architecture (its transform is its weights enum's)."""
+    return _input_size(bundle.arch, mode, bundle.transform)
+
+
+@functools.lru_cache(maxsize=None)
+def _input_size(arch: str, mode: str, transform) -> tuple[int, int]:
+    t = prepare_image(Image.new("RGB", (8, 8)), mode, transform=transform).tensor
     return (int(t.shape[-2]), int(t.shape[-1]))
 
 

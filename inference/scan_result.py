@@ -11,7 +11,7 @@ whole input square on the photo, and ``LayerHits.note`` says so.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +66,14 @@ class Hit:
         return {"path": self.path, "value": self.value, "y": self.y, "x": self.x, "box": list(self.box)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerHits:
-    """One layer's result: ``hits[c]`` is channel c's top images, best first (fewer than N when the
-    folder holds fewer good images)."""
+    """One layer's result: ``channel(c)`` (or ``hits[c]``) is channel c's top images, best first (fewer
+    than N when the folder holds fewer good images).
+
+    The hits of a channel are made when first asked for (the window shows one channel at a time; a
+    layer of 512 channels holds 4,608 of them), from the running top-N's arrays and what is known of
+    the images in it, which this keeps."""
 
     layer: str
     alias: str | None
@@ -78,12 +82,38 @@ class LayerHits:
     input_size: tuple[int, int]
     field: Field | None          # the layer's theoretical receptive field (None: ``note`` says why)
     note: str | None
-    hits: tuple[tuple[Hit, ...], ...]
+    values: np.ndarray = dc_field(repr=False)        # float32 [C, N]: the top values (-inf: no image)
+    image: np.ndarray = dc_field(repr=False)         # int64 [C, N]: row of ``images`` (-1: none)
+    pos: np.ndarray = dc_field(repr=False)           # int32 [C, N]: y·W + x
+    images: tuple = dc_field(repr=False, default=())  # (path, rel, stamp, rect, size) of each image in the top
+    _made: dict = dc_field(default_factory=dict, repr=False, compare=False)
 
     def channel(self, c: int) -> tuple[Hit, ...]:
         if not 0 <= int(c) < self.channels:
             raise ValueError(f"channel {c} is out of range: {self.layer} has {self.channels} channels")
-        return self.hits[int(c)]
+        c = int(c)
+        made = self._made.get(c)
+        if made is None:
+            made = self._made[c] = self._hits(c)
+        return made
+
+    @property
+    def hits(self) -> tuple[tuple[Hit, ...], ...]:
+        return tuple(self.channel(c) for c in range(self.channels))
+
+    def _hits(self, c: int) -> tuple[Hit, ...]:
+        w_map = self.map_size[1]
+        whole = (0, 0, self.input_size[0], self.input_size[1])
+        row = []
+        for k in range(self.values.shape[1]):
+            i = int(self.image[c, k])
+            if i < 0:
+                break
+            path, rel, stamp, rect, size = self.images[i]
+            y, x = divmod(int(self.pos[c, k]), w_map)
+            box = box_on_photo(self.field.box(y, x) if self.field is not None else whole, self.input_size, rect, size)
+            row.append(Hit(path, rel, float(self.values[c, k]), y, x, tuple(float(v) for v in box), size, stamp))
+        return tuple(row)
 
 
 @dataclass(frozen=True)
@@ -134,21 +164,12 @@ class ScanResult:
 def layer_hits(name: str, alias: str | None, top: TopN, map_size: tuple[int, int], input_size: tuple[int, int],
                field: Field | None, note: str | None, folder: str, rels: list[str], stamps: list[tuple[int, int]],
                rects: np.ndarray, sizes: np.ndarray) -> LayerHits:
-    """The hits of one layer's ``top``: each position decoded and its box mapped onto its photo."""
-    h_map, w_map = map_size
-    whole = (0, 0, input_size[0], input_size[1])
-    channels = []
-    for c in range(top.values.shape[0]):
-        row = []
-        for k in range(top.n):
-            i = int(top.ids[c, k])
-            if i < 0:
-                break
-            y, x = divmod(int(top.pos[c, k]), w_map)
-            rect = tuple(float(v) for v in rects[i])
-            size = (int(sizes[i, 0]), int(sizes[i, 1]))
-            box = box_on_photo(field.box(y, x) if field is not None else whole, input_size, rect, size)
-            row.append(Hit(os.path.join(folder, *rels[i].split("/")), rels[i], float(top.values[c, k]),
-                           y, x, tuple(float(v) for v in box), size, stamps[i]))
-        channels.append(tuple(row))
-    return LayerHits(name, alias, top.values.shape[0], (h_map, w_map), input_size, field, note, tuple(channels))
+    """One layer's ``top`` as hits: what is known of the images in it is kept (those only, not the folder's)."""
+    used = top.used_ids()
+    row_of = np.full(len(rels) + 1, -1, np.int64)
+    row_of[used] = np.arange(len(used))
+    image = np.where(top.ids >= 0, row_of[top.ids], -1)
+    images = tuple((os.path.join(folder, *rels[i].split("/")), rels[i], tuple(stamps[i]),
+                    tuple(float(v) for v in rects[i]), (int(sizes[i, 0]), int(sizes[i, 1]))) for i in used)
+    return LayerHits(name, alias, top.values.shape[0], tuple(map_size), tuple(input_size), field, note,
+                     top.values.copy(), image, top.pos.copy(), images)

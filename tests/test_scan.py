@@ -330,3 +330,24 @@ def test_bad_folder_and_bad_layer_are_one_line_errors(squeezenet, resnet, tmp_pa
         scan_folder(tmp_path / "empty", squeezenet, ["nope"], out_dir=tmp_path / "i")
     with pytest.raises(ConvScopeError, match="no spatial map"):
         scan_folder(tmp_path / "empty", resnet, ["fc"], out_dir=tmp_path / "i")
+
+
+def test_worker_processes_give_the_same_result_and_threads_keep_their_torch_threads(folder, squeezenet, tmp_path):
+    import threading
+
+    root, _ = folder
+    small = tmp_path / "small"
+    for rel in ("img00.png", "a/img01.jpg", "c/chat_été.png", "broken/text.jpg", "a/b/img02.jpg"):
+        os.makedirs(small / os.path.dirname(rel), exist_ok=True)
+        shutil.copy(os.path.join(root, *rel.split("/")), small / rel)
+    threads = torch.get_num_threads()
+    here = scan_folder(small, squeezenet, None, 2, out_dir=tmp_path / "threads")
+    assert torch.get_num_threads() == threads            # the decoding pool's one-thread setting stays its own
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert seen == [threads]
+    there = scan_folder(small, squeezenet, None, 2, out_dir=tmp_path / "processes", workers=1)   # forkserver
+    assert_same_hits(here, there)
+    assert [f.rel for f in there.failures] == ["broken/text.jpg"]

@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 
 from inference.errors import ImageLoadError
 from inference.patches import channel_patches, patch_of, sheet_name, write_channel_sheets
-from inference.scan_result import Hit, LayerHits
+from inference.scan_result import Hit
 
 
 def gradient(w: int, h: int) -> np.ndarray:
@@ -72,9 +72,21 @@ def test_a_file_changed_or_gone_since_the_scan_gives_one_line(tmp_path):
         patch_of(hit)
 
 
-def layer_of(hits_per_channel) -> LayerHits:
-    return LayerHits("features.3", "conv2_1", len(hits_per_channel), (4, 4), (224, 224), None, None,
-                     tuple(tuple(h) for h in hits_per_channel))
+class Layer:
+    """What the patch functions read of a ``LayerHits``, with hits whose boxes are chosen here."""
+
+    layer, alias = "features.3", "conv2_1"
+
+    def __init__(self, hits_per_channel):
+        self._hits = [tuple(h) for h in hits_per_channel]
+        self.channels = len(self._hits)
+
+    def channel(self, c):
+        return self._hits[c]
+
+
+def layer_of(hits_per_channel) -> Layer:
+    return Layer(hits_per_channel)
 
 
 def test_channel_patches_and_sheets(tmp_path):
