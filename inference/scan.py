@@ -38,10 +38,10 @@ from .scan_result import LayerHits, ScanFailure, ScanProgress, ScanResult, TopN,
 __all__ = ["ScanProgress", "ScanResult", "LayerHits", "load_scan", "make_loader", "scan_folder"]
 
 DEFAULT_TOP = 9
-WORKERS = 0           # decoding processes by default: 0 = one prefetch thread in this process (see make_loader)
+WORKERS = 0           # decoding processes by default: 0 = a pool of threads in this process (see make_loader)
 FLUSH_ROWS = 512      # images per committed chunk, at most
 FLUSH_S = 5.0         # or this many seconds between commits, whichever comes first
-PREFETCH = 2          # batches decoded ahead of the forward
+PREFETCH = 2          # batches decoded ahead of the forward (CUDA; and per worker process)
 
 
 def make_loader(dataset: ScanDataset, batch: int, workers: int, overlap: bool, pin: bool = False):
