@@ -137,7 +137,7 @@ def cmd_scan(args) -> int:
             note(lh.note)
     if args.sheets is not None:
         _write_sheets(result, args.sheets)
-    print(json.dumps(result.as_json()) if args.json else format_scan(result))
+    print(json.dumps(result.as_json()) if args.json else format_scan(result, args.top))
     return 0
 
 
@@ -153,15 +153,22 @@ def _write_sheets(result, folder: str) -> None:
             note(f"a patch is missing from the sheets: {reason}")
 
 
-def format_scan(result) -> str:
+def _shown(text: str) -> str:
+    """A file name as a terminal can print it (a name that is not UTF-8 gets U+FFFD where it is not)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def format_scan(result, top: int = TEXT_HITS) -> str:
     """The text output: what was scanned, then per layer and channel its best hits."""
-    lines = [f"scanned {result.folder}: {result.images} images ({result.scanned} decoded now, {result.reused} "
+    lines = [f"scanned {_shown(result.folder)}: {result.images} images ({result.scanned} decoded now, {result.reused} "
              f"from the index), {len(result.failures)} could not be read; index in {result.index_dir}"]
     for lh in result.layers.values():
         where = f"{lh.alias} ({lh.layer})" if lh.alias else lh.layer
+        shown_n = min(TEXT_HITS, top)
+        more = f"; --json lists all {top}" if top > shown_n else ""
         lines.append(f"{where}: {lh.channels} channels, {lh.map_size[0]}×{lh.map_size[1]} map; each channel's "
-                     f"best {TEXT_HITS} (value, image, position; --json lists all):")
+                     f"best {shown_n} (value, image, position{more}):")
         for c, hits in enumerate(lh.hits):
-            shown = " · ".join(f"{h.value:.4g} {h.rel} (y {h.y}, x {h.x})" for h in hits[:TEXT_HITS])
+            shown = " · ".join(f"{h.value:.4g} {_shown(h.rel)} (y {h.y}, x {h.x})" for h in hits[:shown_n])
             lines.append(f"  {c:>5}  {shown or '(no image)'}")
     return "\n".join(lines)

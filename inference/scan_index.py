@@ -286,9 +286,10 @@ class ScanIndex:
     @contextlib.contextmanager
     def writing(self):
         """Hold the index's lock while rows are added (one writer at a time); clears what a dead
-        writer left behind. One-line ``ScanIndexError`` if another scan holds it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fh = open(self.dir / "lock", "a+b")
+        writer left behind. One-line ``ScanIndexError`` if another scan holds it, or it cannot be written."""
+        with self._writable():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fh = open(self.dir / "lock", "a+b")
         try:
             try:
                 import fcntl
@@ -334,19 +335,30 @@ class ScanIndex:
                                                   "reasons": rows.reasons})
         self._pending.clear()
 
+    @contextlib.contextmanager
+    def _writable(self):
+        """An OSError (a full disk, a folder that cannot be made) as one line; the index stays at its last
+        commit."""
+        try:
+            yield
+        except OSError as err:
+            raise ScanIndexError(f"cannot write the scan index in {self.dir}: {err.strerror or err}") from None
+
     def _write_chunk(self, rows: Rows) -> dict:
         assert self._lock_fh is not None, "rows are written under writing()"
         name = f"chunk-{self.next:06d}.npz"
         self.next += 1
         buffer = io.BytesIO()   # the rows are small (a chunk: 2 MB for 512 channels); one write, then fsync
         rows.save(buffer)
-        write_bytes_atomic(self.dir / name, buffer.getvalue())
+        with self._writable():
+            write_bytes_atomic(self.dir / name, buffer.getvalue())
         return {"file": name, "rows": len(rows)}
 
     def _commit(self, chunks: list[dict]) -> None:
         manifest = {"format": FORMAT, "version": VERSION, "key": self.key, "channels": self.channels,
                     "map_size": list(self.map_size), "chunks": chunks, "next": self.next}
-        write_atomic(self.dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+        with self._writable():
+            write_atomic(self.dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
         self.chunks = list(chunks)
 
     def compact_if_needed(self, listing: list[FileEntry]) -> bool:

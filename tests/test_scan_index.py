@@ -228,3 +228,12 @@ def test_one_writer_at_a_time(tmp_path):
                 pass
     with b.writing():
         pass
+
+
+def test_an_index_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "taken").write_text("a file where the index folder would go")
+    index = ScanIndex.open(tmp_path / "taken", KEY, CHANNELS, MAP)
+    with pytest.raises(ScanIndexError, match="cannot write the scan index in .*taken") as err:
+        with index.writing():
+            pass
+    assert "\n" not in str(err.value)
