@@ -8,22 +8,14 @@ from PySide6.QtGui import QImage
 from widgets.atomic_write import atomic_target, write_bytes_atomic
 from widgets.figure import write_figure
 
-from .figure_data import figure_data, figure_title
+from .figure_data import session_figure_data
 
 
 def export_figure(session, layer_name: str, path, *, channel: int | None, colormap: str,
                   overlay_colormap: str, alpha: float, blend: str = "value", demo_mode: str = "clip") -> Path:
     """The same figure ``convscope export`` writes, from the Session's current results and the view's choices."""
-    info = session.results_model or {}
-    image = session.image
-    cam = session.top_cam  # the top-1 class's Grad-CAM; None until the worker sends it (row 4 says n/a)
-    data = figure_data(
-        title=figure_title(image["path"], info.get("weights_text", ""), info.get("display", info.get("arch", ""))),
-        photo=image["rgb"], rect=image["rect"], demo=session.demo, layer=session.layer(layer_name),
-        predictions=session.predictions, pretrained=bool(info.get("pretrained")),
-        channel=channel, colormap=colormap, overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, model_info=info,
-        cam=cam, cam_layer=session.original_layer(cam.layer) if cam is not None else None,
-        ablation=session.ablation, demo_mode=demo_mode)
+    data = session_figure_data(session, layer_name, channel=channel, colormap=colormap,
+                               overlay_colormap=overlay_colormap, alpha=alpha, blend=blend, demo_mode=demo_mode)
     return write_figure(data, path)
 
 

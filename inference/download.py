@@ -23,6 +23,7 @@ from pathlib import Path
 import torch.hub
 import torchvision
 
+from inference.atomic_file import fsync_dir
 from inference.errors import Cancelled, DownloadError
 
 IMAGENET_URL: str = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
@@ -91,7 +92,7 @@ def download_weights(
     finally:
         if not done_ok:
             _remove(tmp.name)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return dest
 
 
@@ -193,20 +194,6 @@ def _remove(name: str) -> None:
         os.unlink(name)
     except OSError:
         pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (best effort; not every platform can open a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 __all__ = ["IMAGENET_URL", "cached_path", "download_weights", "hash_prefix", "hub_checkpoint_dir"]
