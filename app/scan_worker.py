@@ -35,6 +35,7 @@ class ScanRequest:
     bundle: object            # the inference worker's ModelBundle: only this thread runs it meanwhile
     preprocess: str = "imagenet"
     top: int = 9
+    batch: int | None = None  # images per forward (None: the scanner chooses from free memory)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class ScanWorker(QObject):
 
         try:
             result = scan_folder(request.folder, request.bundle, list(request.layers), request.top,
-                                 preprocess=request.preprocess, progress=on_progress, cancel=cancelled)
+                                 preprocess=request.preprocess, batch=request.batch, progress=on_progress,
+                                 cancel=cancelled)
         except ConvScopeError as err:
             self.failed.emit(request, str(err))
             return

@@ -23,6 +23,9 @@ from widgets.patch_gallery import PatchGallery
 from .scan_worker import PatchRequest, ScanRequest, ScanThread
 
 SCAN_TOP = 9
+# Images per forward in the window: each batch holds the model's forward lock, so a photo opened
+# meanwhile waits for one batch (VGG16: 8 images were 2-4 s here, 2 are well under a second).
+SCAN_BATCH = 2
 
 
 def _eta(seconds) -> str:
@@ -47,15 +50,19 @@ class ScanActions:
         self.gallery.setMinimumWidth(300)
         self.gallery_dock = self._dock("Across the folder", "galleryDock", self.gallery,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
-        self.gallery_dock.hide()
+        self.gallery_dock.hide()   # until the first scan (View → Across the folder shows it)
         self.scan_bar = QProgressBar()
         self.scan_bar.setMaximumWidth(160)
         self.scan_bar.setTextVisible(False)
         self.scan_label = QLabel()
         self.scan_cancel = QPushButton("Cancel scan")
         for w in (self.scan_label, self.scan_bar, self.scan_cancel):
+            policy = w.sizePolicy()   # their room is kept: a scan that starts re-lays out no more than them
+            policy.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(policy)
             w.hide()
             self.statusBar().addPermanentWidget(w)
+        self.scan_label.setMinimumWidth(self.scan_label.fontMetrics().horizontalAdvance("m" * 34))
         self.scan_cancel.clicked.connect(self.cancel_scan)
         self.gallery.cancelRequested.connect(self.cancel_scan)
         self.gallery.patchActivated.connect(self._open_patch)
@@ -98,7 +105,7 @@ class ScanActions:
             layers = (self.selected_layer,) if layer is None or layer.data.ndim == 3 else ()
         self.settings.setValue("scanFolder", folder)
         request = ScanRequest(next(self._scan_ids), info.get("generation", 0), folder, tuple(layers), bundle,
-                              self.preprocess, SCAN_TOP)
+                              self.preprocess, SCAN_TOP, SCAN_BATCH)
         self._scan_request = request
         self._show_gallery()
         self.gallery.set_progress(0, None, None, None, folder=Path(folder).name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from common import bench_env, json_lines, run_python, wait_for_quiet
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["pipeline", "reentry", "cam", "probe", "first_map", "ui_stall", "layer_switch", "startup", "memory", "large_photo", "export", "archs"]
+ORDER = ["pipeline", "reentry", "cam", "probe", "first_map", "ui_stall", "layer_switch", "startup", "memory", "large_photo", "export", "archs", "scan"]
 
 
 def _fmt(v) -> str:
