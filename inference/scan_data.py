@@ -97,7 +97,7 @@ class ScanDataset(Dataset):
         path = self.paths[index]
         try:
             image = load_image(path)
-            prepared = preprocess(image.for_network(), self.mode, transform=self.transform)
+            prepared = preprocess(image.for_network(), self.mode, transform=self.transform, view=False)
         except Exception as err:  # noqa: BLE001 - a bad file is an item with its reason, never a dead worker
             return Decoded(index, None, None, None, failure_reason(err, path))
         return Decoded(index, prepared.tensor, tuple(map(float, prepared.rect)), (image.width, image.height))
