@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) main.py $(SAMPLE)
 
+# Two processes, one per core (pytest-xdist; each keeps torch to one thread, see tests/conftest.py):
+# one process took 14 min on this kind of machine, two take 9.
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not soak"
+	$(PY) -m pytest -q -n 2 -m "not soak"
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
@@ -29,8 +31,10 @@ soak: $(STAMP)
 # 20 launches of the real window under Xvfb: each time the first prediction must reach the X server's
 # screen without any input event (issue 9), then 3 more beside a busy loop on every core (the frozen
 # window's cause: a worker that gave way to any other load). Needs Xvfb and xwd.
+XVFB_RUNS      ?= 20
+XVFB_BUSY_RUNS ?= 3
 xvfb-check: $(STAMP)
-	$(PY) bench/xvfb_launch.py --runs 20 --busy-runs 3 --keep /tmp/convscope-xvfb-check
+	$(PY) bench/xvfb_launch.py --runs $(XVFB_RUNS) --busy-runs $(XVFB_BUSY_RUNS) --keep /tmp/convscope-xvfb-check
 
 # Xvfb, xwd and Qt's X11 libraries (Debian/Ubuntu, as root).
 xvfb-deps:

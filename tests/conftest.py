@@ -16,6 +16,10 @@ os.environ["TORCH_HOME"] = os.path.join(_HOME, "torch")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HOME, "cache")  # the folder scans' indexes
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the suite in two processes (pytest-xdist), one per core: each keeps torch to one
+    # intra-op thread, or two processes of two threads would fight over two cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -253,3 +257,9 @@ def viridis_grid(qtbot):
     g.show()
     qtbot.waitExposed(g)
     return g
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The soak first: in CI it runs beside the suite in two processes, and a 2-minute test taken last
+    would leave one process idle that long."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is None)
