@@ -57,12 +57,9 @@ class ScanActions:
         self.scan_label = QLabel()
         self.scan_cancel = QPushButton("Cancel scan")
         for w in (self.scan_label, self.scan_bar, self.scan_cancel):
-            policy = w.sizePolicy()   # their room is kept: a scan that starts re-lays out no more than them
-            policy.setRetainSizeWhenHidden(True)
-            w.setSizePolicy(policy)
+            # Hidden until a scan: room kept for them pushed the status bar's own texts off to the middle.
             w.hide()
             self.statusBar().addPermanentWidget(w)
-        self.scan_label.setMinimumWidth(self.scan_label.fontMetrics().horizontalAdvance("m" * 34))
         self.scan_cancel.clicked.connect(self.cancel_scan)
         self.gallery.cancelRequested.connect(self.cancel_scan)
         self.gallery.patchActivated.connect(self._open_patch)
