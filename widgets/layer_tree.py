@@ -11,64 +11,27 @@ eval mode never runs (an auxiliary head) is greyed and cannot be selected.
 All four columns fit the dock it sits in: as the tree gets narrower, type names get
 short ("MaxPool"), then the Type column goes (its colour stays on the names), then
 leaves show only their alias ("conv1_1") and square shapes are written "64×224²".
-Full texts are in the tooltips. The cells are drawn by widgets/layer_tree_cells.py.
+Full texts are in the tooltips. The cells are drawn by widgets/layer_tree_cells.py,
+their widths at each degree of compactness worked out by widgets/layer_tree_fit.py.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QFont, QFontMetrics
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
+from PySide6.QtGui import QBrush, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from widgets.layer_tree_cells import (ALIAS_ROLE, COL_LAYER, COL_OUTPUT, COL_PARAMS, COL_TYPE, NAME_ROLE, NOT_RUN_SHORT,
-                                      NOT_RUN_TEXT, PATH_ROLE, SHAPE_ROLE,
-                                      SUFFIX_ROLE, TYPE_COLOURS, CompactTextDelegate, LayerNameDelegate,
-                                      compact_shape, muted_colour, short_type)
+                                      NOT_RUN_TEXT, PATH_ROLE, SHAPE_ROLE, SUFFIX_ROLE, TYPE_COLOURS,
+                                      CompactTextDelegate, LayerNameDelegate, compact_shape, muted_colour, short_type)
+from widgets.layer_tree_fit import (FITS, HEADERS, INDENT, PENDING_TEXT, Fit, column_widths, compact_count,
+                                    format_shape)
 from widgets.layer_tree_model import Row, build_rows
 
 __all__ = ["COL_LAYER", "COL_OUTPUT", "COL_PARAMS", "COL_TYPE", "HEADERS", "NOT_RUN_TEXT", "PENDING_TEXT",
            "LayerTree", "compact_count", "format_shape"]
 
-HEADERS = ["Layer", "Type", "Output", "Params"]
-PENDING_TEXT = "pending…"
 NOT_RUN_TIP = "not run in eval mode (an auxiliary head)"
-INDENT = 14  # px per tree level (Qt's 20 spends a third of a narrow dock on indentation)
-NARROW_INDENT = 9  # the last resort of a deep tree (ResNet's layer2.0.downsample.0) in a narrow dock
 TYPE_LEGEND = "Narrow: the Type column is hidden; names are coloured by type (blue Conv2d, teal pooling, purple Linear)"
-WIDE_SHAPE = (128, 112, 112)  # room kept in Output for shapes not computed yet (VGG's widest)
-
-
-def compact_count(n: int) -> str:
-    """1792 → '1.8 k', 102764544 → '103 M': 3 significant digits keep the column narrow;
-    the tooltip has the exact count."""
-    if n < 1000:
-        return str(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= scale:
-            v = n / scale
-            return f"{v:.0f} {unit}" if v >= 99.95 else f"{v:.1f} {unit}"
-    return str(n)
-
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    """``(64, 224, 224)`` → ``"64×224×224"``."""
-    return "×".join(str(int(n)) for n in shape)
-
-
-@dataclass(frozen=True)
-class Fit:
-    """How compact the tree is drawn at its current width (the first that fits wins)."""
-
-    short_types: bool = False
-    hide_type: bool = False
-    compact_names: bool = False
-    compact_shapes: bool = False
-    indent: int = INDENT
-
-
-FITS = (Fit(), Fit(short_types=True), Fit(True, True), Fit(True, True, True), Fit(True, True, True, True),
-        Fit(True, True, True, True, NARROW_INDENT))
 
 
 class LayerTree(QTreeWidget):
@@ -252,55 +215,6 @@ class LayerTree(QTreeWidget):
             return NOT_RUN_SHORT
         return item.text(column)
 
-    def _items(self) -> list[tuple[QTreeWidgetItem, int]]:
-        """Every item with its depth (root 0)."""
-        out, stack = [], [(self.topLevelItem(i), 0) for i in range(self.topLevelItemCount())]
-        while stack:
-            item, depth = stack.pop()
-            out.append((item, depth))
-            stack.extend((item.child(i), depth + 1) for i in range(item.childCount()))
-        return out
-
-    def _widths(self, fit: Fit) -> list[int]:
-        """Column widths that show every cell's text whole, drawn as ``fit`` says (0: hidden)."""
-        fm = self.fontMetrics()
-        pad = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1) + 6
-        header = self.header()
-        widths = [header.sectionSizeHint(c) for c in range(len(HEADERS))]
-        decorated = 1 if self.rootIsDecorated() else 0
-        shapes = [WIDE_SHAPE]
-        not_run = False
-        for item, depth in self._items():
-            font = item.font(COL_LAYER)
-            name_fm = QFontMetrics(font) if font.bold() else fm
-            if fit.compact_names:
-                suffix = item.data(COL_LAYER, SUFFIX_ROLE) or ""
-                text = item.data(COL_LAYER, ALIAS_ROLE) or item.text(COL_LAYER)[: len(item.text(COL_LAYER)) - len(suffix)]
-            else:
-                text = item.text(COL_LAYER)
-            widths[COL_LAYER] = max(widths[COL_LAYER], (depth + decorated) * fit.indent
-                                    + name_fm.horizontalAdvance(text.rstrip()) + pad)
-            ltype = item.text(COL_TYPE)
-            if ltype:
-                shown = short_type(ltype) if fit.short_types else ltype
-                widths[COL_TYPE] = max(widths[COL_TYPE], fm.horizontalAdvance(shown) + pad)
-            shape = item.data(COL_OUTPUT, SHAPE_ROLE)
-            if shape:
-                shapes.append(tuple(shape))
-            not_run = not_run or item.text(COL_OUTPUT) == NOT_RUN_TEXT
-            widths[COL_PARAMS] = max(widths[COL_PARAMS], fm.horizontalAdvance(item.text(COL_PARAMS)) + pad)
-        italic = QFont(self.font())
-        italic.setItalic(True)
-        widths[COL_OUTPUT] = max(widths[COL_OUTPUT], QFontMetrics(italic).horizontalAdvance(PENDING_TEXT) + pad,
-                                 *(fm.horizontalAdvance(compact_shape(s) if fit.compact_shapes else format_shape(s))
-                                   + pad for s in shapes))
-        if not_run:
-            widths[COL_OUTPUT] = max(widths[COL_OUTPUT],
-                                     fm.horizontalAdvance(NOT_RUN_SHORT if fit.compact_shapes else NOT_RUN_TEXT) + pad)
-        if fit.hide_type:
-            widths[COL_TYPE] = 0
-        return widths
-
     def _fit_columns(self) -> None:
         """The least compact drawing whose columns all fit the viewport; spare width goes to Layer.
 
@@ -308,7 +222,7 @@ class LayerTree(QTreeWidget):
         Output and Params stay whole."""
         available = self.viewport().width()
         for fit in FITS:
-            widths = self._widths(fit)
+            widths = column_widths(self, fit)
             if sum(widths) <= available:
                 break
         else:
@@ -409,9 +323,9 @@ class LayerTree(QTreeWidget):
     def sizeHint(self) -> QSize:
         """Wide enough for all four columns in full, without squeezing the names."""
         base = super().sizeHint()
-        width = sum(self._widths(Fit())) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()
+        width = sum(column_widths(self, Fit())) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()
         return QSize(max(base.width(), width), base.height())
 
     def compact_width(self) -> int:
         """The narrowest width at which every column still shows its text whole (most compact)."""
-        return sum(self._widths(FITS[-1])) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()
+        return sum(column_widths(self, FITS[-1])) + self.frameWidth() * 2 + self.verticalScrollBar().sizeHint().width()
