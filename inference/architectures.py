@@ -23,6 +23,7 @@ from torch.utils._device import _device_constructors
 from torchvision import models as tv_models
 
 from . import download
+from .blocks import is_leaf
 from .errors import WeightsError
 
 TRANSFORMER_MODULES = frozenset({"vision_transformer", "swin_transformer", "maxvit"})
@@ -209,7 +210,7 @@ def head_of(model: nn.Module, input_size: int = HEAD_PROBE_SIZE) -> tuple[str, i
     names = {m: n for n, m in twin.named_modules()}
     order: list[str] = []
     handles = [m.register_forward_hook(lambda mod, i, o: order.append(names[mod]))
-               for m in twin.modules() if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
+               for m in twin.modules() if is_leaf(m) and any(True for _ in m.parameters(recurse=False))]
     try:
         with torch.no_grad():
             logits = twin(torch.empty(1, 3, input_size, input_size, device="meta"))

@@ -75,6 +75,34 @@ def is_leaf(module: nn.Module) -> bool:
     return not any(True for _ in module.children())
 
 
+def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every module with no children, with its qualified name, in registration order."""
+    return [(n, m) for n, m in model.named_modules() if n and is_leaf(m)]
+
+
+class LastListed:
+    """The rule that decides whether a container's output is listed: only when it is not the tensor the
+    last listed output was (the same object at the same version). Shared by the layer list (below) and
+    the receptive-field tracer, so both name the same layers."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self) -> None:
+        self.tensor, self.version = None, -1
+
+    def listed(self, output) -> None:
+        """``output`` was just listed (a non-tensor leaves the last tensor as it was)."""
+        if isinstance(output, torch.Tensor):
+            self.tensor, self.version = output, output._version
+
+    def already_listed(self, output) -> bool:
+        """True when ``output`` is the tensor last listed, unchanged since: a plain container's output."""
+        return output is self.tensor and output is not None and output._version == self.version
+
+    def clear(self) -> None:
+        self.tensor = None
+
+
 @contextmanager
 def _meta_parameters(model: nn.Module):
     """The model's parameters and buffers as meta tensors, for ``functional_call``."""
@@ -96,7 +124,7 @@ def run_order(model: nn.Module, size: int = 224) -> list[Entry]:
     entries: list[Entry] = []
     ends: dict[str, list[str]] = {}
     calls: dict[str, int] = {}
-    last = [None, -1]   # the last listed output and its version
+    last = LastListed()
 
     def hook(module, args, output):
         name = names.get(module, "")
@@ -108,12 +136,11 @@ def run_order(model: nn.Module, size: int = 224) -> list[Entry]:
         if not leaf:
             if not tensor:
                 return
-            if output is last[0] and output._version == last[1]:
+            if last.already_listed(output):
                 ends.setdefault(entries[-1].name, []).append(call_name(name, k))
                 return
         entries.append(Entry(call_name(name, k), name, k, not leaf))
-        if tensor:
-            last[0], last[1] = output, output._version
+        last.listed(output)
 
     handles = [m.register_forward_hook(hook) for m in names]
     x = torch.empty(1, 3, size, size, device="meta")
@@ -123,7 +150,7 @@ def run_order(model: nn.Module, size: int = 224) -> list[Entry]:
     finally:
         for h in handles:
             h.remove()
-    last[0] = None
+    last.clear()
     listed = [Entry(e.name, e.module, e.call, e.block, True, tuple(ends.get(e.name, ()))) for e in entries]
     ran = set(calls)
     for name, module in model.named_modules():

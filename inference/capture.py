@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.nn.modules.module import _global_forward_hooks
 
-from .blocks import call_of, module_of, parent_of, run_order
+from .blocks import call_of, is_leaf, leaf_modules, module_of, parent_of, run_order  # noqa: F401 (leaf_modules: re-exported)
 from .chain import ChainRecorder
 from .errors import Cancelled
 from .layer_output import LayerOutput
@@ -83,10 +83,6 @@ class LayerSpec:
     @property
     def depth(self) -> int:
         return self.module.count(".")
-
-
-def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
 
 
 def describe_layers(model: nn.Module, aliases: dict[str, str] | None = None, nested: bool = False,
@@ -135,7 +131,7 @@ def _plan(model: nn.Module) -> _Plan:
     plan = _PLANS.get(model)
     if plan is None:
         modules = tuple((n, m) for n, m in model.named_modules() if n)
-        leaves = tuple(m for _, m in modules if not any(True for _ in m.children()))
+        leaves = tuple(m for _, m in modules if is_leaf(m))
         # Looked for, not getattr'd: a module without it raises inside nn.Module.__getattr__ (2 us each).
         inplace = tuple(m for m in leaves if "inplace" in m.__dict__ or hasattr(type(m), "inplace"))
         plan = _PLANS[model] = _Plan(modules, leaves, inplace)

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .blocks import leaf_modules
+
 # What a chain's forward may do between two leaves: reshape, and read a tensor's attributes.
 _BETWEEN_LEAVES = {"flatten", "reshape", "view", "contiguous", "size", "dim", "numel",
                    "shape", "ndim", "dtype", "device", "requires_grad", "is_cuda", "_version", "layout"}
@@ -103,7 +105,7 @@ class ChainRecorder:
         self.broken = False
 
     def _leaves(self):
-        return ((n, m) for n, m in self._model.named_modules() if n and not any(True for _ in m.children()))
+        return leaf_modules(self._model)
 
     def attach_pre(self) -> None:
         for name, module in self._leaves():

@@ -27,8 +27,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .blocks import call_name
-from .capture import leaf_modules
+from .blocks import LastListed, call_name, leaf_modules
 from .field_box import IDENTITY, Field, FieldTable
 from .field_ops import Info, adaptive, function_info, pair, slide, tensors
 
@@ -84,7 +83,7 @@ class _Tracer(TorchFunctionMode):
         self.depth = 0                         # > 0 inside a known leaf: its geometry stands for its ops
         self.where = "the input"               # the last leaf seen, for the notes
         self._calls: dict[str, int] = {}       # how often each module has returned so far
-        self._last = None                      # (id, version) of the last recorded output
+        self._last = LastListed()              # the last recorded output (inference.blocks' rule)
         self.layers: dict[str, tuple[Info | None, tuple[int, ...] | None, str]] = {}
 
     def of(self, t) -> Info | None:
@@ -137,10 +136,9 @@ class _Tracer(TorchFunctionMode):
         """A container's output is recorded (never marked) when it is a block's own (a residual sum, a
         concatenation): not the tensor the last recorded layer returned, as inference.blocks lists them."""
         def hook(module, args, output):
-            y = next(iter(tensors(output)), None)
-            if y is not None and self._last == (id(y), y._version):
+            if not isinstance(output, torch.Tensor) or self._last.already_listed(output):
                 return None  # a plain container (a Sequential): its output is already listed
-            self._record(name, module, y)
+            self._record(name, module, output)
             return None
         return hook
 
@@ -151,7 +149,7 @@ class _Tracer(TorchFunctionMode):
         if y is not None and info is None:
             info = f"{_describe(name, module)} does not compute from the network's input"
         self.layers[call_name(name, k)] = (info, None if y is None else tuple(y.shape), type(module).__name__)
-        self._last = None if y is None else (id(y), y._version)
+        self._last.listed(y)
 
 
 def meta_copy(model: nn.Module) -> nn.Module:

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from .aliases import resolve_layer_name
-from .blocks import call_of, module_of
+from .blocks import call_of, is_leaf, module_of
 from .errors import Cancelled, ConvScopeError
 from .preprocess import preprocess as prepare_image
 
@@ -86,7 +86,7 @@ def _shapes(bundle, input_size: tuple[int, int], names: list[str]) -> tuple[dict
     for mname, module in twin.named_modules():
         if not mname:
             continue
-        leaf = not any(True for _ in module.children())
+        leaf = is_leaf(module)
         counter = [0]
 
         def hook(_m, _args, out, mname=mname, counter=counter, leaf=leaf):
@@ -207,7 +207,7 @@ class Reducer:
         for name in self.layers:
             self._targets.setdefault(module_of(name), {})[call_of(name)] = name
         self._modules = {m: modules[m] for m in self._targets}
-        self._leaves = [m for m in bundle.model.modules() if not any(True for _ in m.children())]
+        self._leaves = [m for m in bundle.model.modules() if is_leaf(m)]
 
     def __call__(self, x: torch.Tensor) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         from .run import forward_lock
