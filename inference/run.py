@@ -143,6 +143,10 @@ class Run:
     def _modules(self) -> dict[str, torch.nn.Module]:
         return dict(leaf_modules(self._model))
 
+    def answer(self) -> Predictions:
+        """The predictions of the kept logits (``predictions`` when the analysis computed them)."""
+        return self.predictions if self.predictions is not None else self._predictions(self.logits)[1]
+
     def _predictions(self, logits: torch.Tensor) -> tuple[np.ndarray, Predictions]:
         z = logits[0].detach().float().cpu().numpy()
         return z, predictions_from_logits(z, self.bundle.class_names, self.top_k, self.bundle.imagenet_head)

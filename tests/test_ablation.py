@@ -177,3 +177,18 @@ def test_mean_needs_a_spatial_map(run):
     with pytest.raises(ValueError, match=r"^fc7 has no spatial map.*use zero"):
         ablate(run, Ablation("classifier.3", (1,), "mean"))
     assert isinstance(ablate(run, Ablation("classifier.3", (1,))), AblationResult)
+
+
+def test_a_run_captured_without_its_answer_ablates_from_its_logits(run):
+    """A run built by ``capture_run`` alone has logits but no predictions: the ablation's "before" is
+    those logits' answer, the same as the analysed run's; a run whose forward never finished is refused."""
+    from dataclasses import replace
+
+    bare = replace(run, predictions=None)
+    result = ablate(bare, Ablation("features.29", strongest(run, "features.29", 8)))
+    assert bare.predictions is None  # the run is left as it was
+    np.testing.assert_array_equal(result.before.logits, run.predictions.logits)
+    assert [r["index"] for r in result.rows] == [r["index"] for r in ablate(
+        run, Ablation("features.29", strongest(run, "features.29", 8))).rows]
+    with pytest.raises(ValueError, match=r"^this run has no logits"):
+        ablate(replace(run, predictions=None, logits=None), Ablation("features.29", (1,)))
