@@ -208,6 +208,13 @@ class Controller(QObject):
     def busy(self) -> bool:
         return self.session.busy
 
+    @property
+    def bundle(self):
+        """The model the worker last made current (None while the first one loads), for work that runs on a
+        thread of its own (a folder scan). The worker replaces it and never changes one in place, so
+        reading the reference from the UI thread is safe; nothing here runs it."""
+        return self.worker._bundle
+
     # ----------------------------------------------------------------- results
     @Slot(int, object)
     def _on_layer(self, rid: int, layer) -> None:

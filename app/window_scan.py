@@ -89,7 +89,7 @@ class ScanActions:
 
     def scan_folder(self, folder: str, layers: tuple[str, ...] | None = None) -> bool:
         """Scan ``folder`` at ``layers`` (default: the layer on screen). False, with one line, if it cannot start."""
-        bundle = self.controller.worker._bundle
+        bundle = self.controller.bundle
         info = self.session.model_info
         if bundle is None or info is None:
             self.show_error("the model is still loading; scan the folder once it is ready")
