@@ -317,7 +317,7 @@ class ChannelGrid(GridSettings, GridSelection, ContributionSort, QWidget):
             return
 
         order, pos_of = mosaic.display_order(order_stat(self._sort, layer.means, layer.maxs, layer.fracs, contrib), c)
-        image = mosaic.compose(layer.thumbnails(g.th, g.tw, self._norm, self._cmap), order, g)
+        image = layer.mosaic(g, self._norm, self._cmap, order)
         if self._sort != CONTRIBUTION:
             captions, signs = layer.captions(self._sort), None
         elif contrib is None:

@@ -16,17 +16,29 @@ SHORT_ROLE = Qt.ItemDataRole.UserRole + 1
 class ElidedLabel(QLabel):
     """A one-line label that ends in "…" when squeezed; its width never follows its text
     (the full text is its tooltip). Honours its contents margins, so the first letter is
-    never drawn on the widget's edge."""
+    never drawn on the widget's edge.
+
+    The text is kept here, not in QLabel: QLabel.setText asks its layout to recompute
+    (updateGeometry) whatever the text, and that request climbs to the window, whose
+    central tab widget then repaints its whole page: 10 ms of every probe click. This
+    label's size never depends on its text, so a new text only repaints the label."""
 
     def __init__(self, text: str = "", min_width: int = 80) -> None:
         super().__init__()
+        self._text = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(min_width)
         self.setText(text)
 
     def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
+        text = str(text)
+        if text != self._text:
+            self._text = text
+            self.setToolTip(text)
+            self.update()
+
+    def text(self) -> str:
+        return self._text
 
     def sizeHint(self) -> QSize:
         m = self.contentsMargins()

@@ -96,7 +96,7 @@ class PatchGrid(QWidget):
         self._tips: list[str] = []
         self._selected: int | None = None
         self._hover: int | None = None
-        self._images: list[QImage] = []
+        self._images: list[QImage] | None = []   # None: to be rendered (see _rendered)
         self._geometry: tuple[int, int, int, int, int] | None = None   # cols, side, x0, y0, label_h
         self.clickable = True
         self.setMouseTracking(True)
@@ -138,8 +138,7 @@ class PatchGrid(QWidget):
 
     def image(self, index: int) -> QImage:
         """The QImage cell ``index`` is painted with (at the current size)."""
-        self._layout()
-        return self._images[index]
+        return self._rendered()[index]
 
     def tooltip_at(self, pos: QPoint) -> str:
         index = self.cell_at(pos)
@@ -154,7 +153,7 @@ class PatchGrid(QWidget):
         return (self.fontMetrics().height() - 1) if self._labels else 0
 
     def _layout(self, force: bool = False) -> None:
-        """Pick the columns giving the biggest cells in the current size; re-render the images."""
+        """Pick the columns giving the biggest cells in the current size (the images follow when painted)."""
         n = len(self._cells)
         if not n:
             self._geometry, self._images = None, []
@@ -172,11 +171,18 @@ class PatchGrid(QWidget):
         x0 = max((width - cols * side - GAP * (cols - 1)) // 2, 0)
         y0 = max((height - rows * (side + label_h) - GAP * (rows - 1)) // 2, 0)
         geometry = (cols, side, x0, y0, label_h)
-        if force or geometry != self._geometry or len(self._images) != n:
+        if force or geometry != self._geometry:
             self._geometry = geometry
-            scale = side // k
+            self._images = None   # rendered when next painted: a new kernel is often resized before that
+
+    def _rendered(self) -> list[QImage]:
+        """The cells' images at the current size (rendered once per size and content)."""
+        self._layout()
+        if self._images is None:
+            scale = self._geometry[1] // self._block()
             render = kernel_rgb_image if self._rgb else kernel_slice_image
             self._images = [render(c, lim, scale) for c, lim in zip(self._cells, self._limits)]
+        return self._images
 
     def cell_rect(self, index: int) -> QRect:
         """Where cell ``index``'s patch is painted (label excluded)."""
@@ -219,7 +225,7 @@ class PatchGrid(QWidget):
         frame = QColor(pal.color(QPalette.ColorRole.Mid))
         painter.setFont(self._label_font)
         label_h = self._geometry[4]
-        for i, image in enumerate(self._images):
+        for i, image in enumerate(self._rendered()):
             rect = self.cell_rect(i)
             painter.drawImage(rect.topLeft(), image)
             painter.setPen(QPen(frame, 1))

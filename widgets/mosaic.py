@@ -238,6 +238,7 @@ class LayerTiles:
         self._small: dict[tuple[int, int], np.ndarray] = {}   # (th, tw) → box-shrunk float32
         self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm, range kind) → (C, th, tw) uint8
         self._captions: dict[str, list[str]] = {}             # sort key → caption per channel
+        self._mosaic: tuple[tuple, np.ndarray] | None = None  # the last compose(): (its key, the mosaic)
 
     def levels(self, norm: str, cmap: str):
         """The colour range of the tiles: per-channel (C,) arrays for "channel", scalars for "layer"."""
@@ -252,6 +253,16 @@ class LayerTiles:
                 self._small[(th, tw)] = shrink_stack(self.acts, th, tw)
             self._thumbs[key] = index_thumbnails(self._small[(th, tw)], *self.levels(norm, cmap), th, tw)
         return self._thumbs[key]
+
+    def mosaic(self, g: Geom, norm: str, cmap: str, order: np.ndarray) -> np.ndarray:
+        """``compose`` of this layer's thumbnails, the last one remembered: going back to a layer (the
+        usual to and fro between two) shows the same mosaic, 5 ms of a 512-channel layer switch."""
+        key = (g, norm, range_kind(cmap, cmap), order.tobytes())
+        if self._mosaic is None or self._mosaic[0] != key:
+            image = compose(self.thumbnails(g.th, g.tw, norm, cmap), order, g)
+            image.setflags(write=False)
+            self._mosaic = (key, image)
+        return self._mosaic[1]
 
     def shown_colormap(self, cmap: str) -> str:
         """The table the layer is drawn with: ``cmap``, or for "auto" the one its sign picks."""
