@@ -66,9 +66,10 @@ def run_gui(argv: list[str]) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from .pyside_imports import drop_feature_import_hook
+    from .pyside_imports import drop_feature_import_hook, without_cuda_python
     drop_feature_import_hook()  # before pyqtgraph's import and torch's, both of which it slowed
-    from .main_window import MainWindow
+    with without_cuda_python():
+        from .main_window import MainWindow  # imports pyqtgraph
     from .resources import SAMPLE_CAT, app_icon
 
     embedded = QApplication.instance() is not None  # a caller's QApplication (tests): return normally

@@ -12,8 +12,14 @@ functions alone, and 0.3–0.7 s of the time to the first prediction.
 ConvScope uses no ``__feature__`` option, so the hook is dropped right after Qt is
 imported. What it wraps, shiboken's ``__lazy_import__`` (``builtins.__orig_import__``,
 which makes ``from PySide6.QtX import *`` see the lazily created classes), stays.
+
+``without_cuda_python()`` is the other start-up cut: pyqtgraph's RawImageWidget (which
+ConvScope never uses) tries ``from cuda.bindings import runtime`` on import, and with
+the CUDA wheel's cuda-python installed that costs 0.1 s of the time to the first paint.
 """
 import builtins
+import sys
+from contextlib import contextmanager
 
 
 def drop_feature_import_hook() -> bool:
@@ -23,3 +29,18 @@ def drop_feature_import_hook() -> bool:
         return False
     builtins.__import__ = wrapped
     return True
+
+
+@contextmanager
+def without_cuda_python():
+    """Within the block, ``import cuda…`` fails at once (pyqtgraph then has no CUDA path, as without
+    cuda-python); afterwards it imports again, so torch can still use it on a GPU."""
+    if "cuda" in sys.modules:
+        yield
+        return
+    sys.modules["cuda"] = None
+    try:
+        yield
+    finally:
+        if "cuda" in sys.modules and sys.modules["cuda"] is None:
+            del sys.modules["cuda"]

@@ -5,7 +5,7 @@ import textwrap
 
 from PySide6 import QtCore  # noqa: F401  (shiboken is up: its hooks exist)
 
-from app.pyside_imports import drop_feature_import_hook
+from app.pyside_imports import drop_feature_import_hook, without_cuda_python
 
 
 def test_the_hook_goes_and_what_it_wrapped_stays(tmp_path, monkeypatch):
@@ -35,3 +35,29 @@ def test_without_pyside_hook_nothing_changes(monkeypatch):
     before = builtins.__import__
     assert drop_feature_import_hook() is False
     assert builtins.__import__ is before
+
+
+def test_without_cuda_python_blocks_it_only_inside():
+    """In a fresh interpreter: pyqtgraph imported inside the block has no CUDA runtime; after it, ``cuda``
+    imports as it would have (where cuda-python is installed) or fails as it would have (where not)."""
+    import subprocess
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import importlib.util, sys
+        from app.pyside_imports import without_cuda_python
+        installed = importlib.util.find_spec("cuda") is not None
+        with without_cuda_python():
+            import pyqtgraph.widgets.RawImageWidget as raw
+            try:
+                import cuda  # noqa: F401
+                inside = True
+            except ImportError:
+                inside = False
+        after = importlib.util.find_spec("cuda") is not None
+        print(raw.cudart is None, inside, after == installed)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "True"]
