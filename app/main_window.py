@@ -302,7 +302,8 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
             kept = self.grid.selected_channel() if self.grid.layer_name() == self._title(layer) else None
             kept = self.compare_kept_channel(name, layer.shape[0]) if kept is None else kept  # A's, for B
             best = layer.best_channel if kept is None else kept
-            self.grid.set_layer(self._title(layer), layer.data, layer.means, layer.maxs, layer.fracs, select=best)
+            self.grid.set_layer(self._title(layer), layer.data, layer.means, layer.maxs, layer.fracs, select=best,
+                                mins=layer.mins)
             self.grid.set_caption_note(self.ablation_note(name))
             self.show_channel(best)
         else:

@@ -292,3 +292,18 @@ def test_bar_labels_of_neighbouring_classes_do_not_overlap(grid, qtbot):
     assert all(not a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     frame = chart.plot_widget().getViewBox().sceneBoundingRect()
     assert all(frame.contains(b) for b in boxes)       # none pushed out of the plot
+
+
+def test_the_engines_minima_colour_the_tiles_as_the_grids_own_would(grid):
+    """``mins`` from the engine's statistics replace the grid's own pass over the activations (the UI
+    thread computes no statistics): with the true minima the picture is the same; with other minima
+    the tiles follow them (so they are used), and a wrong count is one line."""
+    acts = smooth_layer(c=12, h=28, w=28) - 0.3   # some negative values: the minima matter
+    grid.set_layer("own", acts, *stats(acts))
+    own = qimage_to_rgb(grid.grid_image())
+    grid.set_layer("given", acts, *stats(acts), mins=acts.min(axis=(1, 2)))
+    np.testing.assert_array_equal(qimage_to_rgb(grid.grid_image()), own)
+    grid.set_layer("lower", acts, *stats(acts), mins=acts.min(axis=(1, 2)) - 5.0)
+    assert not np.array_equal(qimage_to_rgb(grid.grid_image()), own)
+    with pytest.raises(ValueError, match="mins must have 12 entries"):
+        grid.set_layer("bad", acts, *stats(acts), mins=np.zeros(3))

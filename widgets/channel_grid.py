@@ -114,9 +114,10 @@ class ChannelGrid(GridSettings, GridSelection, ContributionSort, QWidget):
 
     # ------------------------------------------------------------------ data in
     def set_layer(self, name: str, acts: np.ndarray, means: np.ndarray, maxs: np.ndarray, fracs: np.ndarray,
-                  select: int | None = None) -> None:
+                  select: int | None = None, mins: np.ndarray | None = None) -> None:
         """Show the (C, H, W) activations of layer ``name``; ``select`` the channel to highlight
-        (default: the one with the largest mean). Does not emit channelSelected. The caption note
+        (default: the one with the largest mean); ``mins`` each channel's minimum, where known (else
+        computed here). Does not emit channelSelected. The caption note
         is dropped (set it again after, see set_caption_note); the multi-selection and the probe's
         cross stay only if the layer has the same name and shape as the one before."""
         acts = np.asarray(acts)
@@ -132,9 +133,13 @@ class ChannelGrid(GridSettings, GridSelection, ContributionSort, QWidget):
             if s.shape != (c,):
                 raise ValueError(f"{name}: {label} must have {c} entries (one per channel), got {s.size}")
             stats.append(s)
+        if mins is not None:
+            mins = np.asarray(mins, dtype=np.float32).reshape(-1)
+            if mins.shape != (c,):
+                raise ValueError(f"{name}: mins must have {c} entries (one per channel), got {mins.size}")
         if select is not None and not 0 <= int(select) < c:
             raise ValueError(f"{name}: channel {select} out of range 0..{c - 1}")
-        layer, renewed = self._layer_cache.get(str(name), acts, stats)
+        layer, renewed = self._layer_cache.get(str(name), acts, stats, mins)
         if renewed:   # new activations under a known name: a new image, its contributions are stale
             self._contribs.set(name, None, "")
 

@@ -232,9 +232,14 @@ class LayerTiles:
     colour range (per channel or shared; centred on 0 for a diverging map; for "auto" by the
     layer's sign: centred if it has negative values, from 0 if not)."""
 
-    def __init__(self, name: str, acts: np.ndarray, means, maxs, fracs) -> None:
+    def __init__(self, name: str, acts: np.ndarray, means, maxs, fracs, mins=None) -> None:
+        """``mins`` (with ``maxs``, each channel's range) as the engine computed them; without them the
+        range is computed here (8 ms of a 64×224×224 layer on the UI thread)."""
         self.name, self.acts, self.means, self.maxs, self.fracs = name, acts, means, maxs, fracs
-        self.lo, self.hi = channel_levels(acts)
+        if mins is None:
+            self.lo, self.hi = channel_levels(acts)
+        else:
+            self.lo, self.hi = np.asarray(mins, dtype=np.float32), np.asarray(maxs, dtype=np.float32)
         self._small: dict[tuple[int, int], np.ndarray] = {}   # (th, tw) → box-shrunk float32
         self._thumbs: dict[tuple, np.ndarray] = {}            # (th, tw, norm, range kind) → (C, th, tw) uint8
         self._captions: dict[str, list[str]] = {}             # sort key → caption per channel
@@ -310,9 +315,9 @@ class LayerCache:
     def __init__(self) -> None:
         self._entries: list[LayerTiles] = []
 
-    def get(self, name: str, acts: np.ndarray, stats: list[np.ndarray]) -> tuple[LayerTiles, bool]:
+    def get(self, name: str, acts: np.ndarray, stats: list[np.ndarray], mins=None) -> tuple[LayerTiles, bool]:
         """(the layer, True if it replaces other activations under the same name). The same
-        array with the same statistics comes back from the cache."""
+        array with the same statistics (means, maxs, fracs) comes back from the cache."""
         cache = self._entries
         for entry in cache:
             if entry.acts is acts and entry.name == name and all(
@@ -320,7 +325,7 @@ class LayerCache:
                 cache.remove(entry)
                 cache.insert(0, entry)
                 return entry, False
-        layer = LayerTiles(name, acts, *stats)
+        layer = LayerTiles(name, acts, *stats, mins=mins)
         if not (np.isfinite(layer.lo).all() and np.isfinite(layer.hi).all()):
             raise ValueError(f"{name}: activations contain NaN or infinity")
         renewed = any(entry.name == name for entry in cache)
