@@ -5,7 +5,7 @@ import textwrap
 
 from PySide6 import QtCore  # noqa: F401  (shiboken is up: its hooks exist)
 
-from app.pyside_imports import drop_feature_import_hook, without_cuda_python
+from app.pyside_imports import drop_feature_import_hook
 
 
 def test_the_hook_goes_and_what_it_wrapped_stays(tmp_path, monkeypatch):
