@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QImage, QImageWriter, QPageLayout, QPageSize, 
 from PySide6.QtSvg import QSvgGenerator
 
 PNG_SCALE = 2  # PNG pixels per logical px: crisp on slides and high-dpi screens
-PNG_QUALITY = 50  # Qt maps this to zlib level 4: twice as fast as the default, ~2 % bigger
+PNG_QUALITY = 70  # Qt maps this to zlib level 2: the cat figure (3200×3370) in 0.56 s and 3.2 MB (level 4: 0.9 s, 2.9 MB)
 LOGICAL_DPI = 96  # PDF/SVG: one logical px is 1/96 inch, as on a normal screen
 
 Paint = Callable[[QPainter, QSize], None]  # draws the whole picture into a QSize area
