@@ -63,7 +63,7 @@ def cmd_rf(args) -> int:
         return fail("--layer needs --at Y X: the position of the unit whose box to print")
     if args.table and args.at is not None:
         return fail("--at goes with --layer NAME, not with --table")
-    from inference.capture import leaf_modules
+    from inference.blocks import leaf_modules
     from inference.field_box import clip_box
     from inference.probe import field_table_of_model
 

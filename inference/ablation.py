@@ -119,11 +119,9 @@ def ablate(run: Run, ablation: Ablation) -> AblationResult:
         raise ValueError(f"no layer named {ablation.layer!r} in this run")
     name = out.spec.alias or ablation.layer
     ablation.check(out.shape, name)
-    before = run.predictions
-    if before is None:  # a run captured without its answer (capture_run alone): the logits give it
-        if run.logits is None:
-            raise ValueError("this run has no logits (its forward did not finish): analyse the image again")
-        before = run.answer()
+    if run.predictions is None and run.logits is None:
+        raise ValueError("this run has no logits (its forward did not finish): analyse the image again")
+    before = run.answer()   # a run captured without its answer (capture_run alone): from its logits
     rerun = run.rerun(ablation.layer, ablation.edit(out.shape[0]))
     after = rerun.predictions
     return AblationResult(ablation, rerun, before, after, ablation.describe(name, out.shape[0]),

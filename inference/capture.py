@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.nn.modules.module import _global_forward_hooks
 
-from .blocks import call_of, is_leaf, leaf_modules, module_of, parent_of, run_order  # noqa: F401 (leaf_modules: re-exported)
+from .blocks import call_of, is_leaf, leaf_modules, module_of, parent_of, run_order
 from .chain import ChainRecorder
 from .errors import Cancelled
 from .layer_output import LayerOutput

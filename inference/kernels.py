@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.capture import leaf_modules
+from inference.blocks import leaf_modules
 from inference.kernel_slices import symmetric_limit, top_input_slices
 
 __all__ = ["conv_weights", "top_input_slices", "symmetric_limit"]

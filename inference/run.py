@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from .backprop import backward, batchable, seed_for_logits, seed_for_unit
-from .blocks import alone, call_of, module_of
-from .capture import ActivationCapture, LayerSpec, leaf_modules, out_of_place, to_numpy
+from .blocks import alone, call_of, leaf_modules, module_of
+from .capture import ActivationCapture, LayerSpec, out_of_place, to_numpy
 from .layer_output import LayerOutput
 from .chain import Chain, chain_of
 from .channel_means import channel_gradient_means

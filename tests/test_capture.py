@@ -98,7 +98,8 @@ def test_capture_works_on_another_architecture():
     The first pass learns which outputs are modified later; every pass must equal
     an independent capture that clones each output."""
     from torchvision.models import resnet18
-    from inference.capture import ActivationCapture, leaf_modules
+    from inference.blocks import leaf_modules
+    from inference.capture import ActivationCapture
 
     torch.manual_seed(3)
     model = resnet18(num_classes=10).eval()

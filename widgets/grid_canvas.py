@@ -70,8 +70,7 @@ class MosaicCanvas(QWidget):
         self._lut32 = packed_lut(DEFAULT_COLORMAP)
         self._font_for: tuple | None = None
         self._caption_font = QFont(self.font())
-        self._widest: dict[tuple, tuple[list, float]] = {}   # (captions id, font) → (captions, widest)
-        self._widths_font, self._widths = "", {}             # a text's width in that font
+        self._widths_font, self._widths = "", {}   # each caption text's width in that font
 
     # ------------------------------------------------------------------ what is shown
     def show_mosaic(self, image: np.ndarray, g: Geom, order: np.ndarray, pos_of: np.ndarray,
@@ -124,14 +123,9 @@ class MosaicCanvas(QWidget):
         self._caption_font, self._font_for = font, key
 
     def _widest_caption(self, font: QFont) -> float:
-        """The widest index + value of the captions in ``font``. Remembered per captions list (a layer's
-        are kept, so switching back costs nothing) and per text: measuring 512 captions twice was a
-        quarter of a layer switch."""
-        key = (id(self.captions), font.key())
-        known = self._widest.get(key)
-        if known is not None and known[0] is self.captions:
-            return known[1]
-        if font.key() != self._widths_font:
+        """The widest index + value of the captions in ``font``, each text measured once per font:
+        measuring 512 captions twice was a quarter of a layer switch."""
+        if font.key() != self._widths_font or len(self._widths) > 20000:
             self._widths_font, self._widths = font.key(), {}
         fm, widths = QFontMetricsF(font), self._widths
 
@@ -140,13 +134,7 @@ class MosaicCanvas(QWidget):
             if w is None:
                 w = widths[text] = fm.horizontalAdvance(text)
             return w
-        widest = max((width(f"#{ch}") + width(text) for ch, text in enumerate(self.captions)), default=0.0)
-        if len(self._widest) >= 32:
-            self._widest.clear()
-        if len(widths) > 20000:
-            widths.clear()
-        self._widest[key] = (self.captions, widest)
-        return widest
+        return max((width(f"#{ch}") + width(text) for ch, text in enumerate(self.captions)), default=0.0)
 
     def set_colormap(self, name: str) -> None:
         self._lut32 = packed_lut(name)
