@@ -14,6 +14,7 @@ from .downloader import DownloadWorker
 from .requests import (AblateRequest, AnalyzeRequest, CamRequest, CompareRequest, DemoRequest, Generation, PinRequest,
                        ProbeRequest)
 from .session import Session
+from .ui_thread_gc import collect_on_ui_thread
 from .worker import InferenceWorker
 
 log = logging.getLogger("convscope.controller")
@@ -46,6 +47,7 @@ class Controller(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        collect_on_ui_thread()  # before the first thread starts: no cycle is ever collected on one of them
         self.session = Session(self)
         self.analyses = Generation()
         self.demos = Generation()

@@ -19,7 +19,6 @@ images are analysed with the current model.
 The engine (and torch) is imported lazily on this thread, so the window can
 paint before torch has even been imported.
 """
-import gc
 import itertools
 import logging
 import os
@@ -115,15 +114,12 @@ class InferenceWorker(CompareSlots, ProbeSlots, QObject):
 
         # The runs were computed by the old model: drop them (and with them the old model) first. A pinned
         # run stays, with its model, for new weights of its architecture: B is then the new weights' run.
-        replacing = self._bundle is not None
         self.run = None
         self.keeps_pin(bundle)
         self.run_id = 0
         self._bundle = bundle
         if bundle.source != "untrained":
             release_untrained()
-        if replacing:
-            gc.collect()  # the old model's 530 MB go now, not at some later collection
         self._generation = next(self._generations)
         self.modelReady.emit(self._model_info(bundle, self._generation))
 
