@@ -38,6 +38,7 @@ def timer_stopped():
     try:
         yield collector
     finally:
+        collector.threshold = threshold
         collector.timer.start()
 
 
