@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QStyle, QVBox
 from widgets import mosaic
 from widgets.bar_chart import BarChart
 from widgets.color_bar import ColorBar
+from widgets.focus_keys import ACTIVATE_KEYS
 from widgets.colormaps import VIEW_DEFAULT
 from widgets.grid_canvas import BACKGROUND, MosaicCanvas
 from widgets.grid_contributions import ContributionSort
@@ -281,7 +282,7 @@ class ChannelGrid(GridSettings, GridSelection, ContributionSort, QWidget):
             return self._escape()
         if self._layer is None or cv.selected is None:
             return False
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+        if key in ACTIVATE_KEYS:
             self._choose(cv.selected)
             return True
         pos, cols = int(cv.pos_of[cv.selected]), cv.g.cols

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 
 from widgets.ablation_compare import sign_colour
 from widgets.class_rows import tint
+from widgets.focus_keys import ACTIVATE_KEYS, RepaintOnFocus
 from widgets.grid_canvas import HIGHLIGHT
 from widgets.hypercolumn_view import NEGATIVE, POSITIVE
 from widgets.numbers import fmt_sig
@@ -50,7 +51,7 @@ def top_by_magnitude(channels, deltas, top: int = DEFAULT_TOP) -> tuple[np.ndarr
     return channels[order].astype(np.int64), deltas[order]
 
 
-class DeltaBars(QWidget):
+class DeltaBars(RepaintOnFocus, QWidget):
     """Rows "#ch  [bar]  +Δ", largest |Δ| first; ``channelActivated(channel)`` on a click or Enter."""
 
     channelActivated = Signal(int)
@@ -231,15 +232,8 @@ class DeltaBars(QWidget):
             self._reveal(self._cursor)
             self.update()
             return
-        if n and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+        if n and key in ACTIVATE_KEYS:
             self.channelActivated.emit(int(self.channels[self._cursor]))
             return
         super().keyPressEvent(event)
 
-    def focusInEvent(self, event) -> None:
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:
-        super().focusOutEvent(event)
-        self.update()

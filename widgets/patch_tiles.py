@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from widgets.class_rows import tint
+from widgets.focus_keys import ACTIVATE_KEYS, RepaintOnFocus
 from widgets.grid_canvas import BACKGROUND, HIGHLIGHT
 from widgets.numbers import fmt_sig
 from widgets.qimage import rgb_to_qimage
@@ -71,7 +72,7 @@ def grid_shape(n: int, width: int, height: int, caption_h: int) -> tuple[int, in
     return cols, int(max(MIN_TILE // 2, min(MAX_TILE, (width - GAP * (cols - 1)) // cols - 2 * PAD)))
 
 
-class PatchTile(QWidget):
+class PatchTile(RepaintOnFocus, QWidget):
     """One patch: its thumbnail, "rank. value" and the file name. ``activated(path)`` on a click,
     Enter or Space. The owner handles the arrow keys (``keyPressed(tile, key)``)."""
 
@@ -190,7 +191,7 @@ class PatchTile(QWidget):
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+        if key in ACTIVATE_KEYS:
             self.activated.emit(self.path)
             return
         if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End):
@@ -198,13 +199,6 @@ class PatchTile(QWidget):
             return
         super().keyPressEvent(event)
 
-    def focusInEvent(self, event) -> None:
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:
-        super().focusOutEvent(event)
-        self.update()
 
 
 def caption_fonts(base: QFont) -> tuple[QFont, QFont]:
