@@ -203,7 +203,11 @@ def _arm_screenshot(app, window, args, exit_code) -> None:
 
     def save_when_ready() -> None:
         # A bad class, channel or position has already closed the window through on_error.
-        if all(done() for done in ready) or waited[0] >= 100:
+        if all(done() for done in ready):
+            save()
+        elif waited[0] >= 100:
+            print("convscope: the screenshot is taken without all it was asked to show (10 s passed)",
+                  file=sys.stderr)
             save()
         else:
             waited[0] += 1

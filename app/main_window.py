@@ -140,7 +140,7 @@ class MainWindow(OpenActions, ExportActions, WeightsActions, ExplainActions, Pro
         self.demo_panel = DemoConvPanel()
         self.demo_panel.set_presets(DEMO_PRESETS, "random")
         self.tree_dock = self._dock("Layers", "layersDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.tree.setMinimumWidth(240)
+        self.tree.setMinimumWidth(236)  # with the other docks and the centre: a 1280-px-wide window
         self.weights_help = WeightsHelp()  # where the ImageNet file goes, when it could not be downloaded
         self._build_weights_help()
         self.pred_dock = self._dock("Prediction", "predictionDock", self._predictions_column(),

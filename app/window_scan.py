@@ -46,8 +46,7 @@ class ScanActions:
         self._scan_of: ScanRequest | None = None         # the request that made it
         self._patch_ids = itertools.count(1)
         self._patch_shown = None                         # (layer, channel) on show in the gallery
-        self.gallery = PatchGallery()
-        self.gallery.setMinimumWidth(300)
+        self.gallery = PatchGallery()   # its own minimum (two columns): the window still fits 1280 px
         self.gallery_dock = self._dock("Across the folder", "galleryDock", self.gallery,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.gallery_dock.hide()   # until the first scan (View → Across the folder shows it)

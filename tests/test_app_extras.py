@@ -184,3 +184,30 @@ def test_install_desktop_entry(tmp_path, monkeypatch):
     assert section["Exec"].endswith("%f") and section["Icon"] == "convscope" and "image/png" in section["MimeType"]
     assert (tmp_path / "icons/hicolor/256x256/apps/convscope.png").is_file()
     assert (tmp_path / "icons/hicolor/scalable/apps/convscope.svg").is_file()
+
+
+def test_screenshot_of_a_folder_scan_and_of_a_comparison(tmp_path, cat_path, monkeypatch):
+    """--scan shows the scanned folder's patches (its index is written where the user's cache is) and
+    --compare the A/B view; each screenshot is taken once what it was asked to show is there."""
+    import os
+
+    from inference.scan_index import default_index_dir
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    with Image.open(cat_path) as cat:
+        cat = cat.convert("RGB")
+    for i in range(4):
+        cat.rotate(40 * i).resize((200, 150)).save(folder / f"p{i}.jpg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for extra in (["--scan", str(folder)], ["--compare", str(folder / "p1.jpg")]):
+        shot = tmp_path / f"{extra[0][2:]}.png"
+        proc = subprocess.run([sys.executable, str(ROOT / "main.py"), str(cat_path), "--offline", "--screenshot",
+                               str(shot), "--layer", "conv5_3", "--size", "1280x720", *extra],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "without all it was asked to show" not in proc.stderr
+        with Image.open(shot) as im:
+            assert im.size == (1280, 720) and np.asarray(im.convert("L")).std() > 20
+    assert list(default_index_dir(folder).rglob("index.json"))  # the scan's index, in the user's cache
