@@ -23,6 +23,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .blocks import leaf_modules
+from .linear_delta import linear_from_kept
 
 # What a chain's forward may do between two leaves: reshape, and read a tensor's attributes.
 _BETWEEN_LEAVES = {"flatten", "reshape", "view", "contiguous", "size", "dim", "numel",
@@ -63,13 +64,23 @@ class Chain:
         return self.names.index(name)
 
     def run(self, modules: dict[str, nn.Module], h: torch.Tensor, start: int, stop: str | None = None,
-            on_output: Callable[[str, torch.Tensor], None] | None = None) -> torch.Tensor:
-        """Feed ``h`` to leaf number ``start`` and on, up to ``stop`` (included) or the end."""
-        for name in self.names[start:]:
+            on_output: Callable[[str, torch.Tensor], None] | None = None,
+            kept: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Feed ``h`` to leaf number ``start`` and on, up to ``stop`` (included) or the end.
+
+        ``kept``: every leaf's output from an earlier pass of the same input, changed from leaf ``start``
+        on; a Linear whose input changed in a few places then reads only those (``linear_delta``)."""
+        for k in range(start, len(self.names)):
+            name = self.names[k]
             shape = self.reshapes.get(name)
             if shape is not None:
                 h = h.reshape(h.shape[0], *shape)
-            h = modules[name](h)
+            out = None
+            if kept is not None and k > 0 and name in kept and self.names[k - 1] in kept:
+                old_in = kept[self.names[k - 1]]
+                old_in = old_in.reshape(old_in.shape[0], *shape) if shape is not None else old_in
+                out = linear_from_kept(modules[name], old_in, kept[name], h)
+            h = modules[name](h) if out is None else out
             if on_output is not None:
                 on_output(name, h)
             if name == stop:

@@ -173,7 +173,8 @@ class Run:
                 edited = edit(self.tensors[layer])
                 keep(layer, edited)
                 with out_of_place(model):
-                    logits = chain.run(self._modules(), edited, chain.index(layer) + 1, on_output=keep)
+                    logits = chain.run(self._modules(), edited, chain.index(layer) + 1, on_output=keep,
+                                       kept=self.tensors)
             else:
                 handle = _on_call(*self._module_call(layer), lambda m, args, out: edit(out))
                 later = {n for n, o in self.layers.items() if o.index >= start}
