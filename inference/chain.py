@@ -68,8 +68,9 @@ class Chain:
             kept: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Feed ``h`` to leaf number ``start`` and on, up to ``stop`` (included) or the end.
 
-        ``kept``: every leaf's output from an earlier pass of the same input, changed from leaf ``start``
-        on; a Linear whose input changed in a few places then reads only those (``linear_delta``)."""
+        ``kept``: every leaf's output in the unedited pass (a run's tensors, when ``h`` is an edit of leaf
+        ``start − 1``'s); a Linear whose input differs from its kept one in a few places then reads only
+        those (``linear_delta``)."""
         for k in range(start, len(self.names)):
             name = self.names[k]
             shape = self.reshapes.get(name)
