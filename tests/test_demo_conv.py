@@ -185,3 +185,22 @@ def test_clip_and_stretch_equal_numpy_computations(photo):
 def test_stretch_of_a_flat_output_is_mid_grey():
     raw = np.full((3, 4, 5), 0.3, np.float32)
     assert (renderings(raw)["stretch"] == 128).all()
+
+
+def test_the_demo_beside_the_top_cam_leaves_torchs_thread_counts_as_they_were(file_bundle, cat_path):
+    """analyze() runs the demo conv on a thread of one intra-op thread while ``meanwhile`` runs: the same
+    result as alone, and this thread's count and the default of threads started later are put back."""
+    import threading
+
+    from inference.analysis import AnalysisOptions, analyze
+
+    before = torch.get_num_threads()
+    seen = {}
+    opts = AnalysisOptions(stats=False)
+    ran = analyze(cat_path, file_bundle, opts, meanwhile=lambda run: seen.setdefault("main", torch.get_num_threads()))
+    alone = run_demo_conv(ran.image.rgb, opts.demo, opts.max_side, (ran.image.width, ran.image.height))
+    np.testing.assert_array_equal(ran.demo.raw, alone.raw)
+    later = threading.Thread(target=lambda: seen.setdefault("later", torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert seen == {"main": before, "later": before} and torch.get_num_threads() == before
