@@ -21,6 +21,7 @@ from .layer_output import LayerOutput
 from .demo_conv import DEFAULT_MAX_SIDE, DemoConvResult, DemoConvSpec, run_demo_conv
 from .errors import Cancelled
 from .images import LoadedImage, load_image
+from .intra_op import default_threads_kept, one_intra_op_thread
 from .model import ModelBundle
 from .predict import Predictions, predictions_from_logits
 from .preprocess import Prepared, preprocess
@@ -140,27 +141,21 @@ def analyze(path, bundle: ModelBundle, options: AnalysisOptions = AnalysisOption
         run.demo = demo_for(image, options)
     else:
         # A thread of its own each time (not a pool kept for the process): it starts at the caller's
-        # priority, and nothing of it outlives the analysis.
-        threads = torch.get_num_threads()
-        with ThreadPoolExecutor(1, thread_name_prefix="convscope-demo", initializer=_one_intra_op_thread) as pool:
+        # priority, and nothing of it outlives the analysis. It runs torch on one core: beside the top-1
+        # CAM's two threads, a two-thread demo made four threads on two cores, and each waited on the
+        # other (the CAM took 10-13 ms instead of 9).
+        with default_threads_kept(), ThreadPoolExecutor(1, thread_name_prefix="convscope-demo",
+                                                        initializer=one_intra_op_thread) as pool:
             demo = pool.submit(demo_for, image, options)
             try:
                 meanwhile(run)
             finally:
                 run.demo = demo.result()
-                torch.set_num_threads(threads)  # the default for threads started later, which the demo's moved
     on_demo(run.demo)
     if options.stats:
         run.compute_stats()
     run.seconds = time.perf_counter() - t0
     return run
-
-
-def _one_intra_op_thread() -> None:
-    """The demo conv's thread uses one core: beside it, the top-1 CAM's two threads had four threads
-    on two cores between them, and both waited on each other (the CAM took 10-13 ms instead of 9)."""
-    torch.get_num_threads()   # this thread's count is its own once torch has started it
-    torch.set_num_threads(1)
 
 
 def demo_for(image: LoadedImage, options: AnalysisOptions) -> DemoConvResult:

@@ -25,10 +25,10 @@ import time
 from typing import Callable
 
 import numpy as np
-import torch
 from torch.utils.data import DataLoader
 
 from .errors import Cancelled, ConvScopeError
+from .intra_op import default_threads_kept, one_intra_op_thread
 from .scan_data import Batch, ScanDataset, collate
 from .scan_files import FileEntry, list_images
 from .scan_forward import Reducer, ScanPlan, choose_batch, cpu_count, scan_plan
@@ -81,11 +81,7 @@ class _Prefetch:
 
     def _run(self) -> None:
         try:
-            # One intra-op thread for this thread alone: torch's thread count is per thread once a thread
-            # has started (get_num_threads starts it); set_num_threads also moves the default new threads
-            # start with, which the consumer puts back as soon as this is done (see __iter__).
-            torch.get_num_threads()
-            torch.set_num_threads(1)
+            one_intra_op_thread()   # the consumer puts the default for new threads back (see __iter__)
         finally:
             self._ready.set()
         try:
@@ -111,11 +107,10 @@ class _Prefetch:
                 continue
 
     def __iter__(self):
-        threads = torch.get_num_threads()
-        self._thread = threading.Thread(target=self._run, name="convscope-scan-decode", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        torch.set_num_threads(threads)   # this thread's own count, and the default for new threads
+        with default_threads_kept():
+            self._thread = threading.Thread(target=self._run, name="convscope-scan-decode", daemon=True)
+            self._thread.start()
+            self._ready.wait()
         try:
             while True:
                 item = self._queue.get()

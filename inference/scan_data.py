@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .images import load_image
+from .intra_op import default_threads_kept, one_intra_op_thread
 from .preprocess import preprocess
 
 
@@ -43,10 +44,8 @@ class Decoded:
 
 
 def _one_intra_op_thread(barrier: threading.Barrier) -> None:
-    """Run in each pool thread once: torch's ops there use one intra-op thread (a thread's count is its own
-    once it has started; set_num_threads also moves the default for new threads, put back by the caller)."""
-    torch.get_num_threads()
-    torch.set_num_threads(1)
+    """Run in each pool thread once (the barrier: each of them, not one thread twice)."""
+    one_intra_op_thread()
     barrier.wait()
 
 
@@ -80,12 +79,11 @@ class ScanDataset(Dataset):
         if self.threads == 1 or len(indices) == 1:
             return [self[i] for i in indices]
         if self._pool is None:
-            threads = torch.get_num_threads()
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="convscope-scan-decode")
-            barrier = threading.Barrier(self.threads)
-            for f in [self._pool.submit(_one_intra_op_thread, barrier) for _ in range(self.threads)]:
-                f.result()
-            torch.set_num_threads(threads)
+            with default_threads_kept():
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="convscope-scan-decode")
+                barrier = threading.Barrier(self.threads)
+                for f in [self._pool.submit(_one_intra_op_thread, barrier) for _ in range(self.threads)]:
+                    f.result()
         return list(self._pool.map(self.__getitem__, indices))
 
     def close(self) -> None:

@@ -72,10 +72,10 @@ def test_a_weights_change_frees_the_old_model_without_the_collector(shown, qtbot
     w.explain_class(second)  # a class's gradient, primed and kept in the run too
     qtbot.waitUntil(lambda: getattr(w.session.cams.get("explain"), "index", None) == second,
                     timeout=RESULT_TIMEOUT)
-    old = weakref.ref(w.controller.worker._bundle.model)
+    old = weakref.ref(w.controller.bundle.model)
     with timer_stopped(), collections() as seen:
         w.load_weights(str(vgg_checkpoint))  # the same file again: a new model
-        qtbot.waitUntil(lambda: _file_results(w) and w.controller.worker._bundle.model is not old(),
+        qtbot.waitUntil(lambda: _file_results(w) and w.controller.bundle.model is not old(),
                         timeout=RESULT_TIMEOUT)
         assert old() is None  # reference counting let go of the old model's 530 MB at once
     assert seen == []  # not one collection, on any thread, while the model changed
