@@ -160,6 +160,26 @@ def _open_oriented(im: Image.Image, max_side: int | None) -> tuple[int, int]:
     return full_w, full_h
 
 
+def load_for_network(path: str | os.PathLike) -> Image.Image:
+    """The full-size, oriented RGB photo alone: ``load_image(path).for_network()``'s pixels without the
+    display copy and its two conversions (a folder scan never draws the photo). Raises
+    ``ImageLoadError`` like ``load_image``."""
+    text_path = os.fsdecode(os.fspath(path))
+
+    def load() -> Image.Image:
+        _check_file(text_path)
+        with Image.open(text_path) as im:  # the bomb check runs here, as in load_image
+            _open_oriented(im, None)
+            return _network_pixels(im)
+
+    return _guarded(text_path, load)
+
+
+def _network_pixels(im: Image.Image) -> Image.Image:
+    """An oriented decode as RGB by the ``_to_rgb`` rules; an RGB decode already is: no copy."""
+    return im if im.mode == "RGB" else Image.fromarray(_to_rgb(im))
+
+
 def _decode_full(image: LoadedImage) -> Image.Image:
     """The network's view: the whole file, oriented, through the same ``_to_rgb`` rules."""
     if image.stamp is not None and _check_file(image.path) != image.stamp:
@@ -168,8 +188,7 @@ def _decode_full(image: LoadedImage) -> Image.Image:
         size = _open_oriented(im, None)
         if size != (image.width, image.height):
             raise _Changed(image.path)
-        # An RGB decode is already what _to_rgb would return: hand it over without a copy.
-        return im if im.mode == "RGB" else Image.fromarray(_to_rgb(im))
+        return _network_pixels(im)
 
 
 def _decode(path: str, max_side: int | None) -> tuple[np.ndarray, int, int]:

@@ -19,6 +19,8 @@ from PIL import Image
 from torchvision.models import VGG16_Weights
 from torchvision.transforms import functional as TF
 
+from .classification_lut import classification_tensor, is_classification_preset
+
 PREPROCESS_MODES = ("imagenet", "legacy", "letterbox")
 INPUT_SIZE = 224
 LETTERBOX_FILL = 128
@@ -36,7 +38,10 @@ class Prepared:
 
 def _imagenet(img: Image.Image, transform=None, view: bool = True) -> Prepared:
     transform = transform or VGG16_Weights.IMAGENET1K_V1.transforms()
-    tensor = transform(img)
+    if not view and is_classification_preset(transform):
+        tensor = classification_tensor(img, transform)   # the same bits, a quarter less work (a scan)
+    else:
+        tensor = transform(img)
     shown = None
     if view:
         mean = torch.tensor(transform.mean).view(3, 1, 1)

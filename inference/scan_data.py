@@ -1,8 +1,8 @@
 """The scan's input side: the DataLoader dataset that decodes the images ``scan_files`` lists.
 
-Decoding is the window's own: ``inference.images.load_image`` (EXIF orientation, every Pillow mode,
-the decompression-bomb limit, one line for every way a file can be bad) and ``inference.preprocess``
-with the model's transform, on the full-size photo. So a hit found by a scan has the value the window
+Decoding is the window's own: ``inference.images.load_for_network`` (``load_image``'s pixels for the
+network: EXIF orientation, every Pillow mode, the decompression-bomb limit, one line for every way a
+file can be bad) and ``inference.preprocess`` with the model's transform, on the full-size photo. So a hit found by a scan has the value the window
 shows when that image is opened, and ``rect`` (where the network's input square lies) is in the
 photo's full-size, EXIF-oriented pixels.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import Dataset
 
-from .images import load_image
+from .images import load_for_network
 from .intra_op import default_threads_kept, one_intra_op_thread
 from .preprocess import preprocess
 
@@ -94,11 +94,11 @@ class ScanDataset(Dataset):
     def __getitem__(self, index: int) -> Decoded:
         path = self.paths[index]
         try:
-            image = load_image(path)
-            prepared = preprocess(image.for_network(), self.mode, transform=self.transform, view=False)
+            image = load_for_network(path)
+            prepared = preprocess(image, self.mode, transform=self.transform, view=False)
         except Exception as err:  # noqa: BLE001 - a bad file is an item with its reason, never a dead worker
             return Decoded(index, None, None, None, failure_reason(err, path))
-        return Decoded(index, prepared.tensor, tuple(map(float, prepared.rect)), (image.width, image.height))
+        return Decoded(index, prepared.tensor, tuple(map(float, prepared.rect)), image.size)
 
 
 @dataclass(eq=False)

@@ -275,16 +275,16 @@ def test_a_cancelled_scan_and_its_resumption_equal_a_full_scan(folder, squeezene
 
 @pytest.fixture
 def decodes(monkeypatch):
-    """The paths the scan decodes (its dataset's load_image, in this process)."""
+    """The paths the scan decodes (its dataset's load_for_network, in this process)."""
     import inference.scan_data as scan_data
 
     seen = []
-    real = scan_data.load_image
+    real = scan_data.load_for_network
 
     def counting(path, **kw):
         seen.append(os.path.relpath(path, counting.root).replace(os.sep, "/"))
         return real(path, **kw)
-    monkeypatch.setattr(scan_data, "load_image", counting)
+    monkeypatch.setattr(scan_data, "load_for_network", counting)
     return seen, counting
 
 
