@@ -10,8 +10,6 @@ Budget: scan ≤ bare / 0.85, i.e. the scan's throughput ≥ 0.85 × the bare fo
 (b) In a child process (``bench_scan.py rss``): resnet18 scans 1,000 JPEGs (160×120) after a warm-up
 scan of 32 others; RSS is sampled every 20 ms. Budget: peak RSS − RSS before the scan ≤ 200 MB.
 (c) Where CUDA is present, (a) for resnet18 on the GPU (reported, no budget).
-Also noted: the CPU this process burns while idle just after a forward (OpenMP's spinning threads,
-which took a core from the decoding threads; see inference/__init__.py).
 """
 import json
 import os
@@ -94,25 +92,6 @@ def throughput(arch: str, n: int, rounds: int, device: str = "cpu") -> tuple[flo
         shutil.rmtree(work, ignore_errors=True)
 
 
-def idle_cpu_after_forward() -> float:
-    """ms of CPU this process burns in the 100 ms after a resnet18 forward while it sleeps: OpenMP's
-    threads spinning (inference/__init__.py sets how long; torch's default is ~5 ms of a core)."""
-    import torch
-    import torchvision
-
-    model = torchvision.models.resnet18().eval()
-    x = torch.randn(1, 3, 224, 224)
-    burnt = []
-    with torch.inference_mode():
-        model(x)
-        for _ in range(5):
-            model(x)
-            c0 = time.process_time()
-            time.sleep(0.1)
-            burnt.append((time.process_time() - c0) * 1e3)
-    return median(burnt)
-
-
 def _rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -158,8 +137,6 @@ def main() -> list[dict]:
     import torch
 
     note(f"torch threads {torch.get_num_threads()}; other CPU use before start {cpu_busy():.0%}")
-    note(f"CPU burnt in the 100 ms after a forward, idle: {idle_cpu_after_forward():.1f} ms "
-         f"(GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')})")
     records = []
     _, proc = run_python([str(Path(__file__).resolve()), "rss"], timeout=900)   # the child first, while this is small
     lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]

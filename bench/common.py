@@ -50,7 +50,6 @@ def _offline_env() -> dict:
 os.environ.update(_offline_env())
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-import inference  # noqa: E402,F401 - the engine's process settings (inference/__init__.py), before torch loads
 
 
 def bench_env(**extra: str) -> dict:
