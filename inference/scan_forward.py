@@ -27,7 +27,10 @@ from .blocks import call_of, is_leaf, module_of
 from .errors import Cancelled, ConvScopeError
 from .preprocess import preprocess as prepare_image
 
-CPU_MAX_BATCH = 8     # on 2 cores: resnet18 goes no faster beyond 8, VGG16 from 2 (bench/bench_scan.py)
+CPU_MAX_BATCH = 16    # on 2 cores the forward alone goes no faster beyond 8 (resnet18) or 2 (VGG16), but each
+                      # batch also pays a fixed cost around its decoding (torch's idle threads spin ~5 ms after
+                      # a forward, on the cores the decoders want): resnet18's scan 1.16-1.21 x bare at 8, 1.06-1.12 at 16
+CPU_BATCH_BYTES = 256 << 20   # and at most this much activation memory (VGG16: 6 images, resnet18: 16)
 CUDA_MAX_BATCH = 64
 CPU_MEMORY_SHARE = 0.25   # of MemAvailable, for the batch's activations
 CUDA_MEMORY_SHARE = 0.5   # of the device's free memory
@@ -167,14 +170,15 @@ def mem_available() -> int | None:
 
 def choose_batch(plan: ScanPlan, device: torch.device) -> int:
     """The batch size: what fits in a share of the free memory (MemAvailable, or the CUDA device's free
-    memory), capped where a larger batch goes no faster."""
+    memory), capped where a larger batch goes no faster (on the CPU: a count, and a size in bytes, so
+    a heavy network's batch, which holds the model's lock, stays short)."""
     per_image = PEAK_FACTOR * plan.peak_bytes + 3 * plan.input_size[0] * plan.input_size[1] * 4
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         budget, cap = free * CUDA_MEMORY_SHARE, CUDA_MAX_BATCH
     else:
         free = mem_available() or 2 << 30
-        budget, cap = free * CPU_MEMORY_SHARE, CPU_MAX_BATCH
+        budget, cap = min(free * CPU_MEMORY_SHARE, CPU_BATCH_BYTES), CPU_MAX_BATCH
     return int(max(1, min(cap, budget // per_image)))
 
 
