@@ -29,6 +29,9 @@ def is_paste_file(path: str | None) -> bool:
     return p.name.startswith(PASTE_PREFIX) and p.parent == Path(tempfile.gettempdir())
 
 
+KEPT_MODELS = 3   # model generations whose info stays for late answers, beside the held results' own
+
+
 class Session(QObject):
     modelChanged = Signal(object)          # model info dict
     imageChanged = Signal(object)          # image dict of the newest analysis (its results follow)
@@ -104,7 +107,18 @@ class Session(QObject):
             if old is not self.results_model:
                 old.pop("kernels", None)  # views of an old model's weights: let its storage go
         self._models[info.get("generation", 0)] = info
+        self._forget_old_models()
         self.modelChanged.emit(info)
+
+    def _forget_old_models(self) -> None:
+        """Keep the info and receptive fields of the newest KEPT_MODELS models (an analysis asked under
+        one of them may still arrive) and of the held results' model; a long session of model switches
+        keeps no more."""
+        held = (self.results_model or {}).get("generation")
+        keep = set(sorted(self._models)[-KEPT_MODELS:]) | {held}
+        for table in (self._models, self._fields):
+            for generation in [g for g in table if g not in keep]:
+                del table[generation]
 
     # ----------------------------------------------------------------- results of the newest analysis
     def _newest(self, rid: int) -> bool:
