@@ -1,8 +1,9 @@
-"""The scan's decoding shortcuts give the window's bits.
+"""The decoding shortcuts give torchvision's bits, and the scan gives the window's.
 
-- ``inference.classification_lut.classification_tensor`` against torchvision's own preset call,
+- ``inference.classification_lut.classification_input`` against torchvision's own preset call,
   ``transform(img)``, with ``torch.equal`` (every bit), for the presets of several architectures
-  (bilinear/bicubic, 256→224 and 342→299) and photos of many shapes;
+  (bilinear/bicubic, 256→224 and 342→299) and photos of many shapes; its 8-bit crop against
+  undoing the normalisation of the preset's tensor (what the window showed before);
 - ``inference.images.load_for_network`` against ``load_image(path).for_network()`` on every
   unusual and broken file of the reliability corpus (pixels, size, and the one-line reason);
 - a ``ScanDataset`` item against the window's path, ``preprocess(load_image(p).for_network())``.
@@ -15,7 +16,7 @@ from torchvision.models import get_model_weights
 from torchvision.transforms._presets import ImageClassification
 
 import input_corpus
-from inference.classification_lut import classification_tensor, is_classification_preset
+from inference.classification_lut import classification_input, is_classification_preset
 from inference.errors import ImageLoadError
 from inference.images import load_for_network, load_image
 from inference.preprocess import preprocess
@@ -44,9 +45,29 @@ def test_the_table_gives_the_presets_bits(arch):
     assert is_classification_preset(preset)
     for i, (w, h) in enumerate(SIZES):
         img = _photo(w, h, i)
-        got, want = classification_tensor(img, preset), preset(img)
+        (got, pixels), want = classification_input(img, preset), preset(img)
         assert got.dtype == want.dtype == torch.float32 and got.shape == want.shape
         assert torch.equal(got, want), (arch, w, h, (got - want).abs().max())
+        assert np.array_equal(pixels, _undone(want, preset)), (arch, w, h)
+        assert np.array_equal(preprocess(img, "imagenet", transform=preset).view_rgb, pixels)
+
+
+def _undone(tensor: torch.Tensor, preset) -> np.ndarray:
+    """The picture back from the network's input: undo the normalisation, round to 8 bits (HWC)."""
+    mean = torch.tensor(preset.mean).view(3, 1, 1)
+    std = torch.tensor(preset.std).view(3, 1, 1)
+    return ((tensor * std + mean) * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_level_comes_back_from_each_presets_normalisation(arch):
+    preset = _preset(arch)
+    same = ImageClassification(crop_size=16, resize_size=16, mean=preset.mean, std=preset.std)
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    img = Image.fromarray(np.stack([levels, levels[::-1], levels.T], -1))
+    tensor, pixels = classification_input(img, same)
+    assert torch.equal(tensor, same(img)) and np.array_equal(pixels, np.asarray(img))
+    assert np.array_equal(_undone(tensor, same), pixels)
 
 
 def test_every_level_of_every_channel():
@@ -54,7 +75,9 @@ def test_every_level_of_every_channel():
     preset = ImageClassification(crop_size=16, resize_size=16, mean=(0.1, 0.5, 0.9), std=(0.3, 0.01, 2.5))
     levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
     img = Image.fromarray(np.stack([levels, levels[::-1], levels.T], -1))
-    assert torch.equal(classification_tensor(img, preset), preset(img))
+    tensor, pixels = classification_input(img, preset)
+    assert torch.equal(tensor, preset(img))
+    assert np.array_equal(pixels, np.asarray(img)) and np.array_equal(_undone(tensor, preset), pixels)
 
 
 def test_only_the_preset_itself_takes_the_shortcut(monkeypatch):
@@ -69,10 +92,13 @@ def test_only_the_preset_itself_takes_the_shortcut(monkeypatch):
     assert torch.equal(scan, mine(img))
 
     calls = []
-    monkeypatch.setattr("inference.preprocess.classification_tensor", lambda im, t: calls.append(t) or t(im))
+    real = classification_input
+    monkeypatch.setattr("inference.preprocess.classification_input", lambda im, t: calls.append(t) or real(im, t))
     preprocess(img, "imagenet", transform=_preset("resnet18"), view=False)
-    preprocess(img, "imagenet", transform=_preset("resnet18"), view=True)   # the window keeps the preset's call
-    assert len(calls) == 1
+    preprocess(img, "imagenet", transform=_preset("resnet18"), view=True)
+    preprocess(img, "imagenet", transform=mine, view=True)
+    assert len(calls) == 2
+    assert np.array_equal(preprocess(img, "imagenet", transform=mine).view_rgb, _undone(mine(img), mine))
 
 
 CORPUS = input_corpus.UNUSUAL
