@@ -2,9 +2,9 @@
 
 Decoding is the window's own: ``inference.images.load_for_network`` (``load_image``'s pixels for the
 network: EXIF orientation, every Pillow mode, the decompression-bomb limit, one line for every way a
-file can be bad) and ``inference.preprocess`` with the model's transform, on the full-size photo. So a hit found by a scan has the value the window
-shows when that image is opened, and ``rect`` (where the network's input square lies) is in the
-photo's full-size, EXIF-oriented pixels.
+file can be bad) and ``inference.preprocess`` with the model's transform, on the full-size photo. So
+a hit found by a scan has the value the window shows when that image is opened, and ``rect`` (where
+the network's input square lies) is in the photo's full-size, EXIF-oriented pixels.
 
 An image that fails is not an exception here: its item carries the one-line reason, so a worker
 process never dies over a bad file and the scan goes on. The collate keeps the good tensors in one

@@ -29,7 +29,8 @@ from .preprocess import preprocess as prepare_image
 
 CPU_MAX_BATCH = 16    # on 2 cores the forward alone goes no faster beyond 8 (resnet18) or 2 (VGG16), but each
                       # batch also pays a fixed cost around its decoding (torch's idle threads spin ~5 ms after
-                      # a forward, on the cores the decoders want): resnet18's scan 1.16-1.21 x bare at 8, 1.06-1.12 at 16
+                      # a forward, on the cores the decoders want): resnet18's scan 1.13-1.16 x bare at 8,
+                      # 1.09-1.14 at 16 (bench/bench_scan.py)
 CPU_BATCH_BYTES = 256 << 20   # and at most this much activation memory (VGG16: 6 images, resnet18: 16)
 CUDA_MAX_BATCH = 64
 CPU_MEMORY_SHARE = 0.25   # of MemAvailable, for the batch's activations
